@@ -1,0 +1,3 @@
+from relitigate.cli.app import main
+
+main()

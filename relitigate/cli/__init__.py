@@ -1,0 +1,1 @@
+"""The ``relitigate`` command line. Command modules import heavy libraries inside commands."""
