@@ -1,0 +1,144 @@
+"""Engines, sessions and migrations for the registry.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on, a busy timeout, and every
+transaction opened with ``BEGIN IMMEDIATE``: concurrent writers then queue on the busy timeout
+instead of failing with "database is locked" on a read-then-write upgrade. PostgreSQL goes
+through psycopg 3.
+
+Callers own the unit of work::
+
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        ...  # repository functions; commit on success, rollback on any exception
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _url(url: str | URL) -> URL:
+    try:
+        return make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError for garbage
+        raise DatabaseError(f"invalid database URL {str(url)!r}: {exc}") from exc
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return _url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def ensure_sqlite_dir(url: str | URL) -> None:
+    """Create the directory of a SQLite database file, if the URL names one."""
+    path = _sqlite_file(_url(url))
+    if path is not None:
+        path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = False) -> Engine:
+    """Build an engine for the registry at ``url``.
+
+    Args:
+        url: SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://...``. A plain
+            ``postgresql://`` URL is given the psycopg 3 driver.
+        foreign_keys: SQLite only: enforce foreign keys (off only for batch migrations).
+        echo: log SQL.
+
+    Returns:
+        The engine. Nothing is connected yet.
+    """
+    parsed = _url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+
+    ensure_sqlite_dir(parsed)
+    file_backed = _sqlite_file(parsed) is not None
+    engine = create_engine(parsed, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event (below) own transaction starts.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        try:
+            if file_backed:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(url: str | URL) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = _url(url)
+    return config
+
+
+def upgrade_to_head(url: str | URL) -> None:
+    """Create the registry at ``url`` or bring it up to the newest schema."""
+    from alembic import command
+
+    ensure_sqlite_dir(url)
+    command.upgrade(_alembic_config(url), "head")
+
+
+def downgrade_to_base(url: str | URL) -> None:
+    """Drop every registry table at ``url`` (the Alembic base revision)."""
+    from alembic import command
+
+    command.downgrade(_alembic_config(url), "base")
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The Alembic revision the database at ``url`` is at, or None if it is not initialised."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest migration revision shipped with this package."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
