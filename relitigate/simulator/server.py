@@ -1,0 +1,262 @@
+"""The simulator's HTTP app: an OpenAI-compatible chat-completions endpoint on loopback.
+
+This is a **simulator** for dry runs, tests, demos and load tests: its models, answers,
+latencies, errors and prices are declared in a profile file, not measured from any provider.
+
+Routes:
+
+- ``POST /v1/chat/completions``: OpenAI chat completions (non-streaming).
+- ``GET /v1/models``: the profile's models.
+- ``GET /stats``: per model ``requests``, ``completions`` (HTTP 200 fully sent),
+  ``errors_injected`` (500), ``timeouts_injected``, ``rate_limited`` (429),
+  ``items_answered`` (distinct items), ``duplicate_completions`` (items answered again);
+  overall ``in_flight``, ``max_in_flight``, ``unknown_model``, ``unauthorized``.
+- ``POST /stats/reset``: zero the counters.
+- ``POST /control/pause`` / ``POST /control/resume``: hold every reply until resumed (a test
+  hook to freeze a run before killing its client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from relitigate.simulator import behaviour
+from relitigate.simulator.evalsets import ItemIndex, last_user_text, message_text
+from relitigate.simulator.profile import ModelProfile, Profile
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass
+class _Counters:
+    requests: int = 0
+    completions: int = 0
+    errors_injected: int = 0
+    timeouts_injected: int = 0
+    rate_limited: int = 0
+    answered: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "completions": self.completions,
+            "errors_injected": self.errors_injected,
+            "timeouts_injected": self.timeouts_injected,
+            "rate_limited": self.rate_limited,
+            "items_answered": len(self.answered),
+            "duplicate_completions": sum(n - 1 for n in self.answered.values()),
+        }
+
+
+class _Model:
+    """A profile model with its random stream, rate bucket and counters."""
+
+    def __init__(self, profile: ModelProfile, seed: int) -> None:
+        self.p = profile
+        self.rng = random.Random(f"{seed}:{profile.name}")
+        self.sigma = profile.latency.sigma()
+        self.counters = _Counters()
+        self.capacity = max(1.0, (profile.rpm or 0) / 60)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def take_rate_token(self) -> float:
+        """0 if a request may pass now, else the seconds until it may."""
+        if self.p.rpm is None:
+            return 0.0
+        now = time.monotonic()
+        rate = self.p.rpm / 60
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / rate
+
+    def latency_s(self) -> float:
+        lat = self.p.latency
+        if lat.fixed_ms is not None:
+            return lat.fixed_ms / 1000
+        assert lat.median_ms is not None
+        return lat.median_ms * math.exp(self.sigma * self.rng.gauss()) / 1000
+
+
+def _error(status: int, message: str, kind: str, code: str | None = None,
+           headers: dict[str, str] | None = None) -> web.Response:
+    body = {"error": {"message": message, "type": kind, "code": code, "param": None}}
+    return web.Response(status=status, body=orjson.dumps(body),
+                        content_type="application/json", headers=headers)
+
+
+class SimulatorApp:
+    """State and handlers of one simulator instance."""
+
+    def __init__(self, profile: Profile, index: ItemIndex) -> None:
+        self.profile = profile
+        self.index = index
+        self.models = {m.name: _Model(m, profile.seed) for m in profile.models}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.unknown_model = 0
+        self.unauthorized = 0
+        self.resumed = asyncio.Event()
+        self.resumed.set()
+        self._ids = 0
+        self._auth = f"Bearer {profile.api_key}" if profile.api_key else None
+
+    def build(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(client_max_size=16 * 1024**2)
+        app.router.add_post("/v1/chat/completions", self.chat_completions)
+        app.router.add_get("/v1/models", self.list_models)
+        app.router.add_get("/stats", self.stats)
+        app.router.add_post("/stats/reset", self.reset)
+        app.router.add_post("/control/pause", self.pause)
+        app.router.add_post("/control/resume", self.resume)
+        return app
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._chat(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        if self._auth is not None and request.headers.get("Authorization") != self._auth:
+            self.unauthorized += 1
+            return _error(401, "simulator: invalid API key", "invalid_request_error",
+                          "invalid_api_key")
+        try:
+            body: dict[str, Any] = orjson.loads(await request.read())
+            messages = body["messages"]
+            name = body["model"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return _error(400, "simulator: body must be JSON with model and messages",
+                          "invalid_request_error")
+        model = self.models.get(name)
+        if model is None:
+            self.unknown_model += 1
+            return _error(404, f"The model `{name}` does not exist (simulator)",
+                          "invalid_request_error", "model_not_found")
+        c = model.counters
+        c.requests += 1
+        wait = model.take_rate_token()
+        if wait > 0:
+            c.rate_limited += 1
+            return _error(429, "simulator: rate limit reached", "rate_limit_exceeded",
+                          "rate_limit_exceeded",
+                          {"Retry-After": str(max(1, math.ceil(wait))),
+                           "retry-after-ms": str(max(1, math.ceil(wait * 1000)))})
+        roll = model.rng.random()
+        p = model.p
+        if roll < p.error_rate:
+            await asyncio.sleep(model.latency_s())
+            c.errors_injected += 1
+            return _error(500, "simulator: injected server error", "server_error")
+        if roll < p.error_rate + p.timeout_rate:
+            c.timeouts_injected += 1
+            await asyncio.sleep(p.timeout_hold_s)
+            return _error(504, "simulator: injected timeout", "server_error")
+        await asyncio.sleep(model.latency_s())
+        if not self.resumed.is_set():
+            await self.resumed.wait()
+        text = last_user_text(messages)
+        item = None
+        if p.role == "judge":
+            content = behaviour.judge(p.name, p.accuracy, text)
+        else:
+            item = self.index.find(text)
+            content = behaviour.answer(p.name, p.accuracy, item, text, self.index.targets)
+        prompt_tokens = p.prompt_tokens
+        if prompt_tokens is None:
+            chars = sum(len(message_text(m.get("content"))) for m in messages)
+            prompt_tokens = behaviour.count_tokens(chars)
+        completion_tokens = p.completion_tokens
+        if completion_tokens is None:
+            completion_tokens = behaviour.count_tokens(len(content))
+        self._ids += 1
+        payload = {
+            "id": f"chatcmpl-sim-{self._ids}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": p.reported_model,
+            "system_fingerprint": f"sim-{p.reported_model}",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+        data = orjson.dumps(payload)
+        resp = web.Response(body=data, content_type="application/json")
+        await resp.prepare(request)
+        await resp.write_eof()
+        c.completions += 1
+        if item is not None:
+            c.answered[item.id] = c.answered.get(item.id, 0) + 1
+        return resp
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model", "owned_by": "relitigate-simulator"}
+                for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters as a JSON-ready dict."""
+        return {
+            "simulator": True,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "unknown_model": self.unknown_model,
+            "unauthorized": self.unauthorized,
+            "paused": not self.resumed.is_set(),
+            "models": {n: m.counters.as_dict() for n, m in self.models.items()},
+        }
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.snapshot())
+
+    async def reset(self, request: web.Request) -> web.Response:
+        for m in self.models.values():
+            m.counters = _Counters()
+        self.max_in_flight = self.in_flight
+        self.unknown_model = self.unauthorized = 0
+        return web.json_response(self.snapshot())
+
+    async def pause(self, request: web.Request) -> web.Response:
+        self.resumed.clear()
+        return web.json_response({"paused": True})
+
+    async def resume(self, request: web.Request) -> web.Response:
+        self.resumed.set()
+        return web.json_response({"paused": False})
+
+
+def check_loopback(host: str) -> None:
+    """Refuse to bind anything but loopback: this simulator is not a service."""
+    if host not in LOOPBACK_HOSTS:
+        raise ValueError(
+            f"the simulator binds loopback only; got host {host!r}, use 127.0.0.1"
+        )
+
+
+async def start_site(app: SimulatorApp, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving ``app`` on ``host:port`` (0: a free port); returns the runner and port."""
+    check_loopback(host)
+    runner = web.AppRunner(app.build(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.base_events.Server)
+    bound = int(server.sockets[0].getsockname()[1])
+    return runner, bound
