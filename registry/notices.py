@@ -1,0 +1,431 @@
+"""The Slack outbox: repository functions over :class:`~registry.models.Notice`.
+
+Functions take a ``Session`` and never commit; the caller owns the unit of work. Delivery
+needs each state change committed on its own (a claim must be visible to other deliverers
+before the message goes out), so :class:`NoticeOutbox` wraps each call in its own short
+transaction; it is what ``tasks.notify.delivery.deliver`` is given.
+
+States of a notice (``status`` plus the claim, see below)::
+
+    pending ──claim──▶ sending ──▶ sent          Slack answered ok
+       ▲                  │  └───▶ failed        permanent error, with the reason
+       └──── release ─────┘                      transient error: attempts + 1
+
+The schema has no ``sending`` status or claim column yet, so a claim is recorded as
+``status = 'pending'`` with ``sent_at`` set to the claim time: "last attempt started at".
+``sent_at`` is the claim's fencing token: every change after the claim is conditional on it,
+so a deliverer whose claim was taken over (it stalled past the lease) cannot overwrite the
+new owner's outcome. A pending notice with ``channel_id`` set and no claim had an attempt
+that may have reached Slack (a 5xx, a dropped connection, a crash): delivery checks that
+channel's history for the notice before posting again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.models import (
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    SlackIdentity,
+    Workload,
+    notice_dedupe_key,
+    utcnow,
+)
+
+NoticeState = Literal["pending", "sending", "sent", "failed"]
+
+
+@dataclass(frozen=True)
+class OutboxNotice:
+    """A notice as delivery sees it: the row plus the owner's destinations.
+
+    Attributes:
+        id: The notice id.
+        workload_id: Its workload (None for a digest).
+        workload: The workload's name (None for a digest).
+        quarter: ``YYYYQn``.
+        kind: ``retire`` | ``watch`` | ``inconclusive`` | ``digest``.
+        state: ``pending`` | ``sending`` (claimed) | ``sent`` | ``failed``.
+        destination: A fixed channel (platform notices); None means "the owner".
+        payload: ``{"text", "blocks"}``.
+        channel_id: Where it was (or may have been) posted.
+        ts: Its message ts once sent.
+        thread_ts: The thread it replied in, if any.
+        attempts: Send attempts so far.
+        last_error: The last failure's reason.
+        claimed_at: When the current claim was taken (``sending`` only).
+        owner_slack_user: The workload's owner Slack user id.
+        owner_email: The workload's owner email.
+        slack_channel: The workload's channel.
+        created_at: When it was enqueued.
+        sent_at: When Slack accepted it (``sent`` only).
+    """
+
+    id: int
+    workload_id: int | None
+    workload: str | None
+    quarter: str
+    kind: str
+    state: NoticeState
+    destination: str | None
+    payload: dict[str, Any]
+    channel_id: str | None
+    ts: str | None
+    thread_ts: str | None
+    attempts: int
+    last_error: str | None
+    claimed_at: datetime | None
+    owner_slack_user: str | None
+    owner_email: str | None
+    slack_channel: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @property
+    def needs_check(self) -> bool:
+        """An earlier attempt may have reached Slack: look in ``channel_id`` before posting."""
+        return self.state in ("pending", "sending") and self.channel_id is not None
+
+
+def _state(notice: Notice) -> NoticeState:
+    if notice.status == NoticeStatus.PENDING:
+        return "sending" if notice.sent_at is not None else "pending"
+    return "sent" if notice.status == NoticeStatus.SENT else "failed"
+
+
+def _view(notice: Notice, workload: Workload | None) -> OutboxNotice:
+    state = _state(notice)
+    return OutboxNotice(
+        id=notice.id,
+        workload_id=notice.workload_id,
+        workload=workload.name if workload else None,
+        quarter=notice.quarter,
+        kind=str(notice.kind),
+        state=state,
+        destination=notice.destination,
+        payload=dict(notice.payload or {}),
+        channel_id=notice.channel_id,
+        ts=notice.ts,
+        thread_ts=notice.thread_ts,
+        attempts=notice.attempts,
+        last_error=notice.last_error,
+        claimed_at=notice.sent_at if state == "sending" else None,
+        owner_slack_user=workload.owner_slack_user if workload else None,
+        owner_email=workload.owner_email if workload else None,
+        slack_channel=workload.slack_channel if workload else None,
+        created_at=notice.created_at,
+        sent_at=notice.sent_at if state == "sent" else None,
+    )
+
+
+def enqueue_notice(
+    session: Session,
+    *,
+    decision_id: int | None,
+    workload_id: int | None,
+    quarter: str,
+    kind: NoticeKind | str,
+    destination: str | None,
+    payload: dict[str, Any],
+) -> Notice:
+    """Add a notice to the outbox unless one exists for (workload, quarter, kind).
+
+    Idempotent: a re-run of the same quarter leaves the first notice (and its payload and
+    delivery state) as it was and returns it.
+    """
+    kind = NoticeKind(kind)
+    key = notice_dedupe_key(workload_id, quarter, kind)
+    values = {
+        "dedupe_key": key,
+        "decision_id": decision_id,
+        "workload_id": workload_id,
+        "quarter": quarter,
+        "kind": kind,
+        "status": NoticeStatus.PENDING,
+        "destination": destination,
+        "attempts": 0,
+        "payload": payload,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(Notice).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(Notice).values(**values).on_conflict_do_nothing())
+    notice = session.scalars(select(Notice).where(Notice.dedupe_key == key)).one()
+    return notice
+
+
+def get_notice(session: Session, notice_id: int) -> OutboxNotice | None:
+    """One notice, or None."""
+    row = session.execute(
+        select(Notice, Workload)
+        .outerjoin(Workload, Workload.id == Notice.workload_id)
+        .where(Notice.id == notice_id)
+    ).first()
+    return _view(row[0], row[1]) if row else None
+
+
+def _state_filter(state: NoticeState) -> ColumnElement[bool]:
+    if state == "pending":
+        return and_(Notice.status == NoticeStatus.PENDING, Notice.sent_at.is_(None))
+    if state == "sending":
+        return and_(Notice.status == NoticeStatus.PENDING, Notice.sent_at.is_not(None))
+    if state == "sent":
+        return Notice.status == NoticeStatus.SENT
+    return Notice.status == NoticeStatus.FAILED
+
+
+def list_notices(session: Session, status: NoticeState | None = None) -> list[OutboxNotice]:
+    """Notices, oldest first; ``status`` filters (``pending`` includes claimed ones)."""
+    query = select(Notice, Workload).outerjoin(Workload, Workload.id == Notice.workload_id)
+    if status == "pending":
+        query = query.where(Notice.status == NoticeStatus.PENDING)
+    elif status is not None:
+        query = query.where(_state_filter(status))
+    rows = session.execute(query.order_by(Notice.created_at, Notice.id)).all()
+    return [_view(n, w) for n, w in rows]
+
+
+def deliverable(session: Session, *, now: datetime, stale_after: timedelta) -> list[OutboxNotice]:
+    """Pending notices plus claims older than ``stale_after`` (their deliverer died)."""
+    query = (
+        select(Notice, Workload)
+        .outerjoin(Workload, Workload.id == Notice.workload_id)
+        .where(
+            Notice.status == NoticeStatus.PENDING,
+            or_(Notice.sent_at.is_(None), Notice.sent_at <= now - stale_after),
+        )
+        .order_by(Notice.created_at, Notice.id)
+    )
+    return [_view(n, w) for n, w in session.execute(query).all()]
+
+
+def claim_pending(
+    session: Session, notice_id: int, *, seen_claim: datetime | None, now: datetime
+) -> datetime | None:
+    """Claim a notice for sending: one conditional UPDATE, so exactly one claimer wins.
+
+    Args:
+        notice_id: The notice.
+        seen_claim: The claim time the caller saw (None for an unclaimed notice): a stale
+            claim is taken over only if nobody else took it over first.
+        now: The claim time, which is also the fencing token for later changes.
+
+    Returns:
+        The claim token (``now``), or None when another deliverer got it or it is no longer
+        pending.
+    """
+    claimed = Notice.sent_at.is_(None) if seen_claim is None else Notice.sent_at == seen_claim
+    result = session.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == NoticeStatus.PENDING, claimed)
+        .values(sent_at=now, attempts=Notice.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return now if _rowcount(result) == 1 else None
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _fenced(notice_id: int, claim: datetime) -> ColumnElement[bool]:
+    return and_(
+        Notice.id == notice_id, Notice.status == NoticeStatus.PENDING, Notice.sent_at == claim
+    )
+
+
+def record_channel(session: Session, notice_id: int, *, claim: datetime, channel_id: str) -> bool:
+    """Record where a claimed notice is about to be posted (before posting)."""
+    result = session.execute(
+        update(Notice)
+        .where(_fenced(notice_id, claim))
+        .values(channel_id=channel_id)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def mark_sent(
+    session: Session,
+    notice_id: int,
+    *,
+    claim: datetime,
+    channel_id: str,
+    ts: str,
+    thread_ts: str | None,
+    now: datetime,
+) -> bool:
+    """Record that Slack accepted the notice. False if the claim was lost."""
+    result = session.execute(
+        update(Notice)
+        .where(_fenced(notice_id, claim))
+        .values(
+            status=NoticeStatus.SENT,
+            channel_id=channel_id,
+            ts=ts,
+            thread_ts=thread_ts,
+            sent_at=now,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def mark_failed(session: Session, notice_id: int, *, claim: datetime, reason: str) -> bool:
+    """Record a permanent failure with its reason. False if the claim was lost."""
+    result = session.execute(
+        update(Notice)
+        .where(_fenced(notice_id, claim))
+        .values(status=NoticeStatus.FAILED, last_error=reason, sent_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def keep_pending(
+    session: Session, notice_id: int, *, claim: datetime, error: str, maybe_delivered: bool
+) -> bool:
+    """Release a claim after a transient failure; the next delivery tries again.
+
+    Args:
+        error: Why this attempt failed.
+        maybe_delivered: The attempt may have reached Slack: keep ``channel_id`` so the next
+            delivery checks that channel before posting. Otherwise the channel is cleared:
+            this attempt did not post, and delivery had already checked the channel an
+            earlier attempt left before it claimed this one.
+    """
+    values: dict[str, Any] = {"sent_at": None, "last_error": error}
+    if not maybe_delivered:
+        values["channel_id"] = None
+    result = session.execute(
+        update(Notice)
+        .where(_fenced(notice_id, claim))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def first_thread_ts(
+    session: Session, workload_id: int, *, channel_id: str | None = None
+) -> str | None:
+    """The thread root of the first notice sent for ``workload_id`` (in ``channel_id``)."""
+    query = select(func.coalesce(Notice.thread_ts, Notice.ts)).where(
+        Notice.workload_id == workload_id,
+        Notice.status == NoticeStatus.SENT,
+        Notice.ts.is_not(None),
+    )
+    if channel_id is not None:
+        query = query.where(Notice.channel_id == channel_id)
+    return session.scalars(query.order_by(Notice.sent_at, Notice.id).limit(1)).first()
+
+
+def cached_user_id(session: Session, email: str) -> str | None:
+    """The Slack user id cached for ``email`` (case-insensitive), if any."""
+    row = session.get(SlackIdentity, email.strip().lower())
+    return row.user_id if row else None
+
+
+def cache_user_id(session: Session, email: str, user_id: str, *, now: datetime) -> None:
+    """Remember ``users.lookupByEmail``'s answer for ``email``."""
+    key = email.strip().lower()
+    row = session.get(SlackIdentity, key)
+    if row is None:
+        session.add(SlackIdentity(email=key, user_id=user_id, resolved_at=now))
+    else:
+        row.user_id = user_id
+        row.resolved_at = now
+
+
+class NoticeOutbox:
+    """The outbox as delivery uses it: each call is one short committed transaction.
+
+    Args:
+        factory: A session factory (``registry.db.session_factory(engine)``).
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+
+    def deliverable(self, *, now: datetime, stale_after: timedelta) -> Sequence[OutboxNotice]:
+        """See :func:`deliverable`."""
+        with self._factory.begin() as session:
+            return deliverable(session, now=now, stale_after=stale_after)
+
+    def claim(
+        self, notice_id: int, *, seen_claim: datetime | None, now: datetime
+    ) -> datetime | None:
+        """See :func:`claim_pending`."""
+        with self._factory.begin() as session:
+            return claim_pending(session, notice_id, seen_claim=seen_claim, now=now)
+
+    def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool:
+        """See :func:`record_channel`."""
+        with self._factory.begin() as session:
+            return record_channel(session, notice_id, claim=claim, channel_id=channel_id)
+
+    def mark_sent(
+        self,
+        notice_id: int,
+        *,
+        claim: datetime,
+        channel_id: str,
+        ts: str,
+        thread_ts: str | None,
+        now: datetime,
+    ) -> bool:
+        """See :func:`mark_sent`."""
+        with self._factory.begin() as session:
+            return mark_sent(
+                session,
+                notice_id,
+                claim=claim,
+                channel_id=channel_id,
+                ts=ts,
+                thread_ts=thread_ts,
+                now=now,
+            )
+
+    def mark_failed(self, notice_id: int, *, claim: datetime, reason: str) -> bool:
+        """See :func:`mark_failed`."""
+        with self._factory.begin() as session:
+            return mark_failed(session, notice_id, claim=claim, reason=reason)
+
+    def keep_pending(
+        self, notice_id: int, *, claim: datetime, error: str, maybe_delivered: bool
+    ) -> bool:
+        """See :func:`keep_pending`."""
+        with self._factory.begin() as session:
+            return keep_pending(
+                session, notice_id, claim=claim, error=error, maybe_delivered=maybe_delivered
+            )
+
+    def thread_ts(self, workload_id: int, *, channel_id: str) -> str | None:
+        """See :func:`first_thread_ts`."""
+        with self._factory.begin() as session:
+            return first_thread_ts(session, workload_id, channel_id=channel_id)
+
+    def cached_user_id(self, email: str) -> str | None:
+        """See :func:`cached_user_id`."""
+        with self._factory.begin() as session:
+            return cached_user_id(session, email)
+
+    def cache_user_id(self, email: str, user_id: str, *, now: datetime) -> None:
+        """See :func:`cache_user_id`."""
+        with self._factory.begin() as session:
+            cache_user_id(session, email, user_id, now=now)

@@ -1,0 +1,278 @@
+"""The Slack adapter: the only module that imports slack_sdk.
+
+:class:`SlackClient` wraps ``slack_sdk.WebClient`` with retry handlers and turns every
+failure into :class:`~tasks.notify.errors.SlackTransientError` (retry later) or
+:class:`~tasks.notify.errors.SlackPermanentError` (a person must fix something).
+
+Retries. Reads (``users.lookupByEmail``, ``conversations.open``, ``conversations.history``
+and ``.replies``) retry rate limits (honouring ``Retry-After``), connection errors and
+500/503. The write, ``chat.postMessage``, retries only what cannot have posted anything: rate
+limits (Slack answered 429 without posting) and refused connections. A 5xx or a connection
+dropped after the request went out may have posted the message, so it surfaces as an error
+with ``maybe_delivered=True``; the deliverer looks for the message in the channel's history
+(each notice carries its id in message metadata) before it ever posts again.
+
+The token lives in the ``WebClient`` only. slack_sdk redacts the Authorization header in its
+debug logs and sends the token in that header, never in a URL; our errors carry only the
+method and Slack's error code.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import datetime
+from http.client import RemoteDisconnected
+from typing import Any
+from urllib.error import URLError
+
+from pydantic import SecretStr
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import (
+    BackoffRetryIntervalCalculator,
+    FixedValueRetryIntervalCalculator,
+)
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from tasks.notify.delivery import PostedMessage
+from tasks.notify.errors import SlackError, SlackPermanentError, SlackTransientError
+
+NOTICE_EVENT_TYPE = "relitigate_notice"
+"""Message metadata ``event_type`` on every notice; its payload holds the notice id."""
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+
+_TRANSIENT_CODES = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+_METHODS = {
+    "users.lookupByEmail": "users_lookupByEmail",
+    "conversations.open": "conversations_open",
+    "conversations.history": "conversations_history",
+    "conversations.replies": "conversations_replies",
+    "chat.postMessage": "chat_postMessage",
+}
+
+
+def _refused(error: BaseException | None) -> bool:
+    """True when the connection was refused: the request never left this machine."""
+    if isinstance(error, URLError):
+        error = error.reason if isinstance(error.reason, BaseException) else None
+    return isinstance(error, ConnectionRefusedError)
+
+
+class _RefusedConnectionRetryHandler(RetryHandler):
+    """Retries a write only when the connection was refused (nothing reached Slack)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is None and _refused(error)
+
+
+class SlackClient:
+    """A Slack Web API client for notices.
+
+    Args:
+        token: The bot token (``xoxb-...``).
+        base_url: The Web API base URL; tests point it at a loopback server.
+        max_retries: Retries per call for each retry handler.
+        retry_interval: Fixed seconds between connection/5xx retries; None for exponential
+            backoff with jitter (rate limits always wait ``Retry-After``).
+        timeout: Seconds per HTTP request.
+    """
+
+    def __init__(
+        self,
+        token: SecretStr,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        max_retries: int = 2,
+        retry_interval: float | None = None,
+        timeout: int = 15,
+    ) -> None:
+        interval: RetryIntervalCalculator = (
+            BackoffRetryIntervalCalculator()
+            if retry_interval is None
+            else FixedValueRetryIntervalCalculator(retry_interval)
+        )
+        sdk_logger = logging.getLogger("tasks.notify.slack_sdk")
+        self._reads = WebClient(
+            token=token.get_secret_value(),
+            base_url=base_url,
+            timeout=timeout,
+            logger=sdk_logger,
+            retry_handlers=[
+                RateLimitErrorRetryHandler(max_retry_count=max_retries),
+                ConnectionErrorRetryHandler(
+                    max_retry_count=max_retries, interval_calculator=interval
+                ),
+                ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+            ],
+        )
+        self._writes = WebClient(
+            token=token.get_secret_value(),
+            base_url=base_url,
+            timeout=timeout,
+            logger=sdk_logger,
+            retry_handlers=[
+                RateLimitErrorRetryHandler(max_retry_count=max_retries),
+                _RefusedConnectionRetryHandler(
+                    max_retry_count=max_retries, interval_calculator=interval
+                ),
+            ],
+        )
+
+    def __repr__(self) -> str:
+        return "SlackClient(token=**********)"
+
+    def lookup_user_id(self, email: str) -> str:
+        """The Slack user id for an email (``users.lookupByEmail``).
+
+        Raises:
+            SlackPermanentError: ``users_not_found`` and other permanent failures.
+            SlackTransientError: Rate limited after retries, 5xx, connection.
+        """
+        data = self._call("users.lookupByEmail", write=False, email=email)
+        return str(data["user"]["id"])
+
+    def open_dm(self, user_id: str) -> str:
+        """The direct-message channel id with ``user_id`` (``conversations.open``)."""
+        data = self._call("conversations.open", write=False, users=user_id)
+        return str(data["channel"]["id"])
+
+    def post_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        notice_ref: str | None = None,
+    ) -> PostedMessage:
+        """Post a message (``chat.postMessage``).
+
+        Args:
+            channel: A channel id, ``#name`` or DM channel id.
+            text: The plain-text fallback.
+            blocks: Block Kit blocks.
+            thread_ts: Reply in this thread.
+            notice_ref: The notice id, stored in the message metadata so that
+                :meth:`find_notice` can tell whether the notice already went out.
+
+        Raises:
+            SlackTransientError: Retry later; when ``maybe_delivered`` is True, call
+                :meth:`find_notice` before posting again.
+            SlackPermanentError: Retrying will not help.
+        """
+        args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks:
+            args["blocks"] = blocks
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        if notice_ref:
+            args["metadata"] = {
+                "event_type": NOTICE_EVENT_TYPE,
+                "event_payload": {"notice_id": notice_ref},
+            }
+        data = self._call("chat.postMessage", write=True, **args)
+        return PostedMessage(channel_id=str(data["channel"]), ts=str(data["ts"]))
+
+    def find_notice(
+        self,
+        channel: str,
+        *,
+        notice_ref: str,
+        oldest: datetime | None = None,
+        thread_ts: str | None = None,
+    ) -> PostedMessage | None:
+        """The message that carries ``notice_ref`` in its metadata, if Slack has one.
+
+        Args:
+            channel: The channel id the notice may have been posted to.
+            notice_ref: The reference given to :meth:`post_message`.
+            oldest: Only messages after this time (less a minute of clock skew).
+            thread_ts: Look among this thread's replies (``conversations.replies``) instead
+                of the channel's top-level messages (``conversations.history``).
+        """
+        cursor: str | None = None
+        oldest_ts = f"{oldest.timestamp() - 60:.6f}" if oldest else None
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        for _ in range(20):
+            data = self._call(
+                method,
+                write=False,
+                channel=channel,
+                ts=thread_ts,
+                oldest=oldest_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in data.get("messages", []):
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == NOTICE_EVENT_TYPE
+                    and str(payload.get("notice_id")) == notice_ref
+                ):
+                    return PostedMessage(channel_id=channel, ts=str(message["ts"]))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
+
+    def _call(self, method: str, *, write: bool, **args: Any) -> dict[str, Any]:
+        client = self._writes if write else self._reads
+        args = {k: v for k, v in args.items() if v is not None}
+        call = getattr(client, _METHODS[method])
+        try:
+            response = call(**args)
+        except SlackApiError as exc:
+            raise classify_api_error(method, exc, write=write) from exc
+        except (SlackRequestError, OSError, RemoteDisconnected) as exc:
+            raise classify_transport_error(method, exc, write=write) from exc
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+
+def classify_api_error(method: str, exc: SlackApiError, *, write: bool) -> SlackError:
+    """Sort a Slack API error into transient or permanent."""
+    status = int(getattr(exc.response, "status_code", 0) or 0)
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    code = str(data.get("error") or (f"http_{status}" if status else "unknown_error"))
+    if status == 429 or code == "ratelimited":
+        return SlackTransientError(method, "ratelimited")
+    if status >= 500 or code in _TRANSIENT_CODES:
+        return SlackTransientError(method, code, maybe_delivered=write)
+    return SlackPermanentError(method, code)
+
+
+def classify_transport_error(method: str, exc: BaseException, *, write: bool) -> SlackError:
+    """A connection that failed: refused (nothing sent) or dropped (maybe delivered)."""
+    if _refused(exc):
+        return SlackTransientError(method, "connection_refused")
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    if isinstance(reason, socket.timeout | TimeoutError):
+        code = "timeout"
+    elif isinstance(reason, RemoteDisconnected | ConnectionResetError):
+        code = "connection_dropped"
+    else:
+        code = f"connection_error:{type(reason).__name__}"
+    return SlackTransientError(method, code, maybe_delivered=write)
