@@ -16,6 +16,7 @@ The notice task writes the outbox in the decision's transaction::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from tasks.notify.errors import (
@@ -44,6 +45,10 @@ from tasks.notify.message import (
     payload_as_text,
 )
 from tasks.notify.policy import NoticePlan, PriorDecision, plan_digest, plan_notice
+
+# A library does not print: without logging configured, notice and slack_sdk records go
+# nowhere (the CLI prints outcomes itself); with it configured, they propagate as usual.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
