@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-_SECONDS_PER_HOUR = Decimal(3600)
-_USD_QUANTUM = Decimal("1e-12")
+from tasks.evaluation.pricing import gpu_cost_per_call as engine_gpu_cost_per_call
 
 
 def gpu_cost_per_call(*, gpu_usd_per_hour: Decimal, gpus: int, calls_per_s: float) -> Decimal:
@@ -25,7 +24,8 @@ def gpu_cost_per_call(*, gpu_usd_per_hour: Decimal, gpus: int, calls_per_s: floa
         calls_per_s: Measured calls (eval items) answered per second at the batch size used.
 
     Returns:
-        ``gpu_usd_per_hour x gpus / 3600 / calls_per_s``, to 1e-12 dollars.
+        ``gpu_usd_per_hour x gpus / 3600 / calls_per_s``, to 1e-12 dollars (the engine's
+        :func:`tasks.evaluation.pricing.gpu_cost_per_call`, so both runners price alike).
 
     Raises:
         ValueError: a negative price, fewer than one GPU, or a non-positive throughput.
@@ -36,8 +36,7 @@ def gpu_cost_per_call(*, gpu_usd_per_hour: Decimal, gpus: int, calls_per_s: floa
         raise ValueError(f"gpus must be >= 1, got {gpus}")
     if not calls_per_s > 0:
         raise ValueError(f"calls_per_s must be > 0, got {calls_per_s}")
-    rate = Decimal(repr(float(calls_per_s)))
-    return (gpu_usd_per_hour * gpus / _SECONDS_PER_HOUR / rate).quantize(_USD_QUANTUM)
+    return engine_gpu_cost_per_call(gpu_usd_per_hour * gpus, float(calls_per_s))
 
 
 @dataclass(frozen=True, slots=True)

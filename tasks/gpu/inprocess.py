@@ -1,0 +1,460 @@
+"""In-process runner: batched generation with Hugging Face transformers (+ a peft LoRA).
+
+For a self-hosted candidate with runner ``transformers``: the worker loads the weights
+itself (CUDA when present, else the CPU), renders each item with the tokenizer's chat
+template, generates in batches of ``serving.batch_size``, scores each output with the
+engine's scorer and hands each :class:`~tasks.evaluation.types.ItemResult` to the sink, as
+the API runner does. Items in ``skip_keys`` are not generated again (resume).
+
+Weights come from a local folder or a model id already in the local cache: every load
+passes ``local_files_only=True`` (and ``HF_HUB_OFFLINE=1`` is set before the first import),
+so a missing model is :class:`~tasks.gpu.errors.ModelNotFoundError`, never a download.
+torch, transformers and peft are imported here, lazily, when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tasks.evaluation.prompt import preamble, render
+from tasks.evaluation.types import (
+    CandidateSpec,
+    EvalItem,
+    ItemResult,
+    RunSummary,
+    Scorer,
+)
+from tasks.gpu.config import ServingConfig
+from tasks.gpu.errors import (
+    AdapterNotFoundError,
+    GpuExtraMissingError,
+    ModelNotFoundError,
+    ServingConfigError,
+)
+from tasks.gpu.prompts import plain_prompt
+from tasks.gpu.sinks import ResultSink, emit
+from tasks.gpu.throughput import ThroughputReport, measure_throughput
+
+ProgressFn = Callable[[int, int], None]
+"""Called with (items finished in this run, items to run) after each batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """A model and tokenizer ready to generate."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    """``cuda`` or ``cpu``."""
+    dtype: str
+    hardware: str
+    has_chat_template: bool
+    adapter: str | None
+    load_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One generated answer."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class InProcessRun:
+    """What :func:`run_inprocess_candidate` returns."""
+
+    summary: RunSummary
+    throughput: ThroughputReport
+
+
+def _gpu_stack() -> tuple[Any, Any]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import torch
+    except ImportError as exc:
+        raise GpuExtraMissingError(package="torch") from exc
+    try:
+        import transformers
+    except ImportError as exc:
+        raise GpuExtraMissingError(package="transformers") from exc
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    return torch, transformers
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        name.startswith(("/", "./", "../", "~"))
+        or os.sep + os.sep in name
+        or Path(name).expanduser().exists()
+    )
+
+
+def _resolve(name: str, *, candidate: str, adapter: bool) -> str:
+    error = AdapterNotFoundError if adapter else ModelNotFoundError
+    if _looks_like_path(name):
+        path = Path(name).expanduser()
+        if not path.is_dir():
+            raise error(candidate=candidate, model=name, detail="no such folder")
+        return str(path)
+    if name.count("/") > 1 or not name.strip():
+        raise error(candidate=candidate, model=name, detail="not a folder nor a model id")
+    return name
+
+
+def cpu_name() -> str:
+    """A readable CPU name with the core count, e.g. ``CPU: AMD EPYC 7B13 (2 cores)``."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.machine() or "unknown"
+    return f"CPU: {model} ({os.cpu_count() or '?'} cores)"
+
+
+def _pick_device(torch: Any, config: ServingConfig, candidate: str) -> str:
+    has_cuda = bool(torch.cuda.is_available())
+    if config.device == "cuda" and not has_cuda:
+        raise ServingConfigError(
+            candidate=candidate,
+            problem="device 'cuda' requested but torch sees no CUDA device; use device "
+            "'auto' to fall back to the CPU, or run on a GPU worker",
+        )
+    if config.device == "cpu":
+        return "cpu"
+    return "cuda" if has_cuda else "cpu"
+
+
+def _pick_dtype(torch: Any, config: ServingConfig, device: str) -> tuple[Any, str]:
+    name = config.dtype
+    if name == "auto":
+        if device == "cuda":
+            name = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        else:
+            name = "float32"
+    return getattr(torch, name), name
+
+
+def load_model(config: ServingConfig, *, candidate: str) -> LoadedModel:
+    """Load the tokenizer, the model and (if declared) its LoRA adapter, offline.
+
+    Raises:
+        GpuExtraMissingError: torch, transformers or peft is not installed.
+        ModelNotFoundError: the model is neither a local folder nor in the local cache.
+        AdapterNotFoundError: likewise for the adapter.
+        ServingConfigError: CUDA requested where there is none.
+    """
+    started = time.perf_counter()
+    torch, transformers = _gpu_stack()
+    model_ref = _resolve(config.model, candidate=candidate, adapter=False)
+    device = _pick_device(torch, config, candidate)
+    dtype, dtype_name = _pick_dtype(torch, config, device)
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(model_ref, local_files_only=True)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            model_ref, local_files_only=True, dtype=dtype
+        )
+    except OSError as exc:
+        raise ModelNotFoundError(
+            candidate=candidate, model=config.model, detail=_first_line(exc)
+        ) from exc
+    if config.adapter:
+        adapter_ref = _resolve(config.adapter, candidate=candidate, adapter=True)
+        try:
+            import peft
+        except ImportError as exc:
+            raise GpuExtraMissingError(package="peft") from exc
+        try:
+            model = peft.PeftModel.from_pretrained(model, adapter_ref, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise AdapterNotFoundError(
+                candidate=candidate, model=config.adapter, detail=_first_line(exc)
+            ) from exc
+    model.to(device)
+    model.eval()
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    hardware = config.hardware or (
+        str(torch.cuda.get_device_name(0)) if device == "cuda" else cpu_name()
+    )
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        device=device,
+        dtype=dtype_name,
+        hardware=hardware,
+        has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
+        adapter=config.adapter,
+        load_s=time.perf_counter() - started,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def render_prompt(loaded: LoadedModel, messages: Sequence[Mapping[str, Any]]) -> str:
+    """The text the model sees: its chat template, or a plain template when it has none."""
+    if loaded.has_chat_template:
+        text = loaded.tokenizer.apply_chat_template(
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
+        )
+        return str(text)
+    return plain_prompt(messages)
+
+
+def generate_batch(
+    loaded: LoadedModel,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_p: float | None = None,
+    stop: Sequence[str] = (),
+) -> list[Generation]:
+    """Generate one answer per prompt, in one batch (left-padded). Blocking."""
+    torch, _ = _gpu_stack()
+    tok = loaded.tokenizer
+    encoded = tok(
+        list(prompts),
+        return_tensors="pt",
+        padding=True,
+        add_special_tokens=not loaded.has_chat_template,
+    ).to(loaded.device)
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "pad_token_id": tok.pad_token_id,
+        "do_sample": temperature > 0,
+    }
+    if temperature > 0:
+        kwargs["temperature"] = temperature
+        if top_p is not None:
+            kwargs["top_p"] = top_p
+    with torch.inference_mode():
+        output = loaded.model.generate(**encoded, **kwargs)
+    width = encoded["input_ids"].shape[1]
+    new_tokens = output[:, width:].tolist()
+    prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+    eos_ids = _eos_ids(loaded)
+    results = []
+    for row, prompt_len in zip(new_tokens, prompt_lengths, strict=True):
+        kept = []
+        for token in row:
+            if token in eos_ids:
+                break
+            kept.append(token)
+        # The eos token counts as generated output; padding after it does not.
+        used = len(kept) + (1 if len(kept) < len(row) else 0)
+        text = tok.decode(kept, skip_special_tokens=True).strip()
+        results.append(
+            Generation(text=_cut(text, stop), prompt_tokens=int(prompt_len), completion_tokens=used)
+        )
+    return results
+
+
+def _eos_ids(loaded: LoadedModel) -> set[int]:
+    ids: set[int] = set()
+    for source in (getattr(loaded.model, "generation_config", None), loaded.tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list | tuple):
+            ids.update(int(v) for v in value)
+    return ids
+
+
+def _cut(text: str, stop: Sequence[str]) -> str:
+    for marker in stop:
+        if marker and marker in text:
+            text = text[: text.index(marker)]
+    return text
+
+
+def _generation_params(spec: CandidateSpec, config: ServingConfig) -> dict[str, Any]:
+    params = spec.params
+    stop = params.get("stop") or ()
+    return {
+        "max_new_tokens": int(params.get("max_tokens") or config.max_new_tokens),
+        "temperature": float(params.get("temperature") or 0.0),
+        "top_p": params.get("top_p"),
+        "stop": (stop,) if isinstance(stop, str) else tuple(stop),
+    }
+
+
+async def run_inprocess_candidate(
+    spec: CandidateSpec,
+    config: ServingConfig,
+    items: Sequence[EvalItem],
+    *,
+    scorer: Scorer,
+    skip_keys: Collection[str] = frozenset(),
+    sink: ResultSink,
+    progress: ProgressFn | None = None,
+    loaded: LoadedModel | None = None,
+) -> InProcessRun:
+    """Benchmark a ``transformers`` candidate in this process.
+
+    Args:
+        spec: The candidate (prompt, generation params, GPU-hour pricing).
+        config: Its serving settings (model, adapter, batch size, device, dtype).
+        items: The eval set.
+        scorer: The engine's scorer for this eval set.
+        skip_keys: Items that already have results (resume); they are not generated.
+        sink: Receives each item's result as soon as it is scored.
+        progress: Called after each batch.
+        loaded: A model already loaded (benchmarks reuse one); default: load it here.
+
+    Returns:
+        The run summary (per-call GPU cost from measured throughput) and the throughput.
+    """
+    called = time.perf_counter()
+    todo = [item for item in items if item.key not in skip_keys]
+    if loaded is None:
+        loaded = await asyncio.to_thread(load_model, config, candidate=spec.name)
+    gen = _generation_params(spec, config)
+    head = preamble(spec.prompt)
+    prompts = {item.key: render_prompt(loaded, render(spec.prompt, item, head)) for item in todo}
+    # Similar lengths together: less padding per batch.
+    todo.sort(key=lambda item: len(prompts[item.key]))
+    batch_size = config.batch_size
+    results: list[ItemResult] = []
+    generated_tokens = 0
+    generation_s = 0.0
+    first_request = time.perf_counter()
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        t0 = time.perf_counter()
+        outputs = await asyncio.to_thread(
+            generate_batch, loaded, [prompts[item.key] for item in batch], **gen
+        )
+        elapsed = time.perf_counter() - t0
+        generation_s += elapsed
+        for item, out in zip(batch, outputs, strict=True):
+            result = await _score(scorer, item, out, latency_ms=elapsed * 1000.0)
+            generated_tokens += out.completion_tokens
+            results.append(result)
+            await emit(sink, result)
+        if progress is not None:
+            progress(len(results), len(todo))
+    wall_s = time.perf_counter() - first_request
+    pricing = spec.pricing
+    report = measure_throughput(
+        hardware=loaded.hardware,
+        device=loaded.device,
+        batch_size=batch_size,
+        items=len(results),
+        output_tokens=generated_tokens,
+        wall_s=generation_s,
+        gpu_usd_per_hour=pricing.gpu_usd_per_hour if pricing else None,
+        gpus=pricing.gpus if pricing else 1,
+    )
+    summary = _summary(
+        spec,
+        results,
+        items_total=len(items),
+        items_skipped=len(items) - len(todo),
+        startup_s=first_request - called,
+        wall_s=wall_s,
+        report=report,
+        model_version=_model_version(config),
+    )
+    return InProcessRun(summary=summary, throughput=report)
+
+
+async def _score(
+    scorer: Scorer, item: EvalItem, out: Generation, *, latency_ms: float
+) -> ItemResult:
+    base: dict[str, Any] = {
+        "item_key": item.key,
+        "output": out.text,
+        "prompt_tokens": out.prompt_tokens,
+        "completion_tokens": out.completion_tokens,
+        "cost_usd": Decimal(0),
+        "latency_ms": latency_ms,
+        "attempts": 1,
+    }
+    try:
+        score = await scorer(out.text, item)
+    except Exception as exc:  # a scorer bug must not lose the generated output
+        return ItemResult(
+            **base,
+            passed=False,
+            score=0.0,
+            judge_cost_usd=Decimal(0),
+            error=f"scorer failed: {type(exc).__name__}: {exc}",
+            error_kind="scorer",
+        )
+    return ItemResult(
+        **base,
+        passed=score.passed,
+        score=score.value,
+        judge_cost_usd=score.judge_cost_usd,
+        explanation=score.explanation,
+        judge=score.judge,
+    )
+
+
+def _model_version(config: ServingConfig) -> str:
+    return f"{config.model}+{config.adapter}" if config.adapter else config.model
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _summary(
+    spec: CandidateSpec,
+    results: Sequence[ItemResult],
+    *,
+    items_total: int,
+    items_skipped: int,
+    startup_s: float,
+    wall_s: float,
+    report: ThroughputReport,
+    model_version: str,
+) -> RunSummary:
+    latencies = [r.latency_ms for r in results]
+    return RunSummary(
+        candidate=spec.name,
+        route=spec.route,
+        status="complete",
+        reason=None,
+        items_total=items_total,
+        items_skipped=items_skipped,
+        items_done=len(results),
+        items_passed=sum(1 for r in results if r.passed and r.error is None),
+        items_errored=sum(1 for r in results if r.error is not None),
+        prompt_tokens=sum(r.prompt_tokens for r in results),
+        completion_tokens=sum(r.completion_tokens for r in results),
+        cost_usd=Decimal(0),
+        judge_cost_usd=sum((r.judge_cost_usd for r in results), Decimal(0)),
+        startup_s=startup_s,
+        wall_s=wall_s,
+        throughput_items_per_s=report.items_per_s,
+        p50_latency_ms=_percentile(latencies, 0.5),
+        p95_latency_ms=_percentile(latencies, 0.95),
+        model_version=model_version,
+        gpu_cost_per_call_usd=report.cost_per_call_usd,
+    )
