@@ -1,0 +1,246 @@
+"""The decision frame's gates, one function each, every one with its evidence in numbers.
+
+A gate ``fail`` always rests on a known, measured fact (a declared volume, a declared
+instability, an interval entirely on the wrong side of its bar); anything uncertain or
+undeclared is ``unknown``. Preconditions decide whether any verdict is possible at all;
+criteria are the frame's conditions for keeping a fine-tune.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tasks.decision.money import MoneySummary
+from tasks.decision.sides import SideSummary
+from tasks.decision.stats import Estimate
+
+GateStatus = Literal["pass", "fail", "unknown"]
+GateKind = Literal["precondition", "criterion"]
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """One gate's result."""
+
+    name: str
+    status: GateStatus
+    evidence: str
+    """One sentence with the numbers behind the status."""
+    threshold: float | None
+    observed: float | None
+    kind: GateKind
+    rule: str
+    """Where the rule comes from (the frame's section, or "engine default")."""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def eval_items_gate(n_items: int, *, min_items: int) -> GateOutcome:
+    """Frame, prompting-exhaustion FAQ: an eval set needs 200+ items to support a verdict."""
+    ok = n_items >= min_items
+    return GateOutcome(
+        name="eval_items",
+        status="pass" if ok else "fail",
+        evidence=f"{n_items} paired items {'>=' if ok else '<'} the minimum of {min_items}",
+        threshold=float(min_items),
+        observed=float(n_items),
+        kind="precondition",
+        rule="frame: eval set with 200+ items",
+    )
+
+
+def error_rate_gate(side: SideSummary, *, max_error_rate: float) -> GateOutcome:
+    """Engine rule: a side whose calls errored too often measured its provider, not its model."""
+    ok = side.error_rate <= max_error_rate
+    return GateOutcome(
+        name=f"errors_{side.role}",
+        status="pass" if ok else "fail",
+        evidence=(
+            f"{side.name}: {side.n_errors} of {side.n_items} items errored "
+            f"({_pct(side.error_rate)}, limit {_pct(max_error_rate)} per side); "
+            + (
+                "errored items are bounded between failed and passed"
+                if ok
+                else "too many to judge quality"
+            )
+        ),
+        threshold=max_error_rate,
+        observed=side.error_rate,
+        kind="precondition",
+        rule="engine default: provider errors never become a verdict",
+    )
+
+
+def volume_gate(volume_per_day: float | None, *, min_volume: float) -> GateOutcome:
+    """Frame, case 1 volume threshold: distillation pays at 10M+ calls per day."""
+    if volume_per_day is None:
+        status: GateStatus = "unknown"
+        evidence = f"production volume is not recorded (needs >= {min_volume:,.0f} calls/day)"
+    else:
+        status = "pass" if volume_per_day >= min_volume else "fail"
+        evidence = (
+            f"{volume_per_day:,.0f} calls/day {'>=' if status == 'pass' else '<'} "
+            f"{min_volume:,.0f} calls/day"
+        )
+    return GateOutcome(
+        name="volume",
+        status=status,
+        evidence=evidence,
+        threshold=min_volume,
+        observed=volume_per_day,
+        kind="criterion",
+        rule="frame: fine-tune case 1, volume threshold",
+    )
+
+
+def task_stability_gate(task_stable: bool | None, *, task_changed: bool) -> GateOutcome:
+    """Frame, case 1 stability threshold: the task's intelligence requirements are stable.
+
+    The owner's declaration decides: declared unstable fails. A change seen this quarter on
+    a task declared stable (or undeclared) is not proof of instability: unknown.
+    """
+    if task_stable is False:
+        status: GateStatus = "fail"
+        evidence = "the owner declares the task unstable"
+    elif task_changed:
+        status = "unknown"
+        evidence = "the eval set or prompt changed meaning this quarter; confirm stability"
+    elif task_stable is None:
+        status = "unknown"
+        evidence = "task stability is not declared"
+    else:
+        status = "pass"
+        evidence = "declared stable and unchanged this quarter"
+    return GateOutcome(
+        name="task_stability",
+        status=status,
+        evidence=evidence,
+        threshold=None,
+        observed=None,
+        kind="criterion",
+        rule="frame: fine-tune case 1, stability threshold",
+    )
+
+
+def quality_ratio_gate(ratio: Estimate, *, minimum: float) -> GateOutcome:
+    """Frame, case 1 quality bar (95% of the frontier model), as non-inferiority.
+
+    Pass: the ratio's lower bound is at or above the bar. Fail: its upper bound is below the
+    bar. Otherwise the evidence is borderline: unknown.
+    """
+    interval = f"{ratio.value:.3f} (95% CI {ratio.low:.3f} to {ratio.high:.3f})"
+    if ratio.low >= minimum:
+        status: GateStatus = "pass"
+        evidence = f"quality ratio {interval}: lower bound >= {minimum:.2f}"
+    elif ratio.high < minimum:
+        status = "fail"
+        evidence = f"quality ratio {interval}: upper bound < {minimum:.2f}, eroded"
+    else:
+        status = "unknown"
+        evidence = f"quality ratio {interval} straddles {minimum:.2f}: borderline"
+    return GateOutcome(
+        name="quality_ratio",
+        status=status,
+        evidence=evidence,
+        threshold=minimum,
+        observed=ratio.value,
+        kind="criterion",
+        rule="frame: fine-tune case 1, quality bar",
+    )
+
+
+def net_savings_gate(money: MoneySummary) -> GateOutcome:
+    """Frame, case 1: the token savings must exceed what the fine-tune costs to keep."""
+    savings = money.net_monthly_savings_usd
+    per_call = (
+        f"${money.fine_tune_cost_per_call_usd:.6f} vs ${money.buy_cost_per_call_usd:.6f} per call"
+    )
+    if savings is None:
+        status: GateStatus = "unknown"
+        evidence = f"{per_call}; production volume unknown, so monthly savings are unknown"
+    else:
+        status = "pass" if savings > 0 else "fail"
+        evidence = (
+            f"{per_call}; at {money.volume_per_day:,.0f} calls/day x "
+            f"{money.days_per_month} days, net of ${money.fixed_costs_monthly_usd:,.0f} fixed "
+            f"costs, keeping the fine-tune {'saves' if savings > 0 else 'costs'} "
+            f"${abs(savings):,.0f}/month"
+        )
+    return GateOutcome(
+        name="net_savings",
+        status=status,
+        evidence=evidence,
+        threshold=0.0,
+        observed=savings,
+        kind="criterion",
+        rule="frame: fine-tune case 1, token cost is the binding constraint",
+    )
+
+
+def domain_margin_gate(difference: Estimate, *, margin: float) -> GateOutcome:
+    """Frame, case 2: the fine-tune beats the well-prompted frontier model.
+
+    Pass: the paired difference's lower bound is above the margin (a significant margin).
+    Fail: its upper bound is below the margin (the buy is at least as good, for certain).
+    Otherwise unknown.
+    """
+    interval = f"{difference.value:+.3f} (95% CI {difference.low:+.3f} to {difference.high:+.3f})"
+    if difference.low > margin:
+        status: GateStatus = "pass"
+        evidence = f"fine-tune - buy = {interval}: lower bound > {margin:+.3f}"
+    elif difference.high < margin:
+        status = "fail"
+        evidence = f"fine-tune - buy = {interval}: upper bound < {margin:+.3f}, no advantage"
+    else:
+        status = "unknown"
+        evidence = f"fine-tune - buy = {interval} includes {margin:+.3f}: not significant"
+    return GateOutcome(
+        name="domain_margin",
+        status=status,
+        evidence=evidence,
+        threshold=margin,
+        observed=difference.value,
+        kind="criterion",
+        rule="frame: fine-tune case 2, prompting ceiling",
+    )
+
+
+def training_examples_gate(examples: int | None, *, minimum: int) -> GateOutcome:
+    """Frame, case 2 data availability: 10,000+ high-quality domain examples."""
+    if examples is None:
+        status: GateStatus = "unknown"
+        evidence = f"training examples not on record (needs >= {minimum:,})"
+    else:
+        status = "pass" if examples >= minimum else "fail"
+        evidence = f"{examples:,} examples {'>=' if status == 'pass' else '<'} {minimum:,}"
+    return GateOutcome(
+        name="training_examples",
+        status=status,
+        evidence=evidence,
+        threshold=float(minimum),
+        observed=None if examples is None else float(examples),
+        kind="criterion",
+        rule="frame: fine-tune case 2, domain data availability",
+    )
+
+
+def domain_stability_gate(domain_stable: bool | None) -> GateOutcome:
+    """Frame, case 2 domain stability: no quarterly retraining needed."""
+    status: GateStatus = "unknown" if domain_stable is None else "pass" if domain_stable else "fail"
+    evidence = {
+        "pass": "the owner declares the domain stable",
+        "fail": "the owner declares the domain unstable (needs frequent retraining)",
+        "unknown": "domain stability is not declared",
+    }[status]
+    return GateOutcome(
+        name="domain_stability",
+        status=status,
+        evidence=evidence,
+        threshold=None,
+        observed=None,
+        kind="criterion",
+        rule="frame: fine-tune case 2, domain stability",
+    )
