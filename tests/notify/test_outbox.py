@@ -1,0 +1,161 @@
+"""registry.notices on SQLite and PostgreSQL: idempotent enqueue, exclusive claims, fencing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.models import Notice
+from registry.notices import (
+    cache_user_id,
+    cached_user_id,
+    claim_pending,
+    enqueue_notice,
+    first_thread_ts,
+    get_notice,
+    keep_pending,
+    list_notices,
+    mark_failed,
+    mark_sent,
+    record_channel,
+)
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def count(factory: sessionmaker[Session]) -> int:
+    with factory.begin() as session:
+        return int(session.scalar(select(func.count()).select_from(Notice)) or 0)
+
+
+def test_enqueue_is_idempotent_per_workload_quarter_kind(
+    session_factory: sessionmaker[Session], add_workload: Any
+) -> None:
+    wid = add_workload()
+    args = {"decision_id": None, "workload_id": wid, "quarter": "2026Q4", "destination": None}
+    with session_factory.begin() as session:
+        first = enqueue_notice(session, kind="retire", payload={"text": "first"}, **args)
+    with session_factory.begin() as session:
+        again = enqueue_notice(session, kind="retire", payload={"text": "second"}, **args)
+        watch = enqueue_notice(session, kind="watch", payload={"text": "w"}, **args)
+    assert again.id == first.id and again.payload == {"text": "first"}
+    assert watch.id != first.id
+    assert count(session_factory) == 2
+
+
+def test_one_digest_per_quarter(session_factory: sessionmaker[Session]) -> None:
+    for _ in range(3):
+        with session_factory.begin() as session:
+            enqueue_notice(
+                session,
+                decision_id=None,
+                workload_id=None,
+                quarter="2026Q4",
+                kind="digest",
+                destination="C0PLATFORM",
+                payload={"text": "digest"},
+            )
+    assert count(session_factory) == 1
+
+
+def test_claim_is_exclusive_and_fences_later_changes(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    nid = enqueue(add_workload())
+    with session_factory.begin() as s:
+        claim = claim_pending(s, nid, seen_claim=None, now=T0)
+    with session_factory.begin() as s:
+        assert claim_pending(s, nid, seen_claim=None, now=T0 + timedelta(seconds=1)) is None
+        assert get_notice(s, nid).state == "sending"  # type: ignore[union-attr]
+    assert claim == T0
+    # a stale claim is taken over once, by whoever saw it first
+    t1 = T0 + timedelta(minutes=30)
+    with session_factory.begin() as s:
+        assert claim_pending(s, nid, seen_claim=T0, now=t1) == t1
+    with session_factory.begin() as s:
+        assert claim_pending(s, nid, seen_claim=T0, now=t1 + timedelta(seconds=1)) is None
+        # the first claimer's changes no longer apply
+        assert not record_channel(s, nid, claim=T0, channel_id="C0X")
+        assert not mark_sent(s, nid, claim=T0, channel_id="C", ts="1", thread_ts=None, now=t1)
+        assert not mark_failed(s, nid, claim=T0, reason="x")
+        assert record_channel(s, nid, claim=t1, channel_id="C0TRIAGE")
+        assert mark_sent(s, nid, claim=t1, channel_id="C0TRIAGE", ts="9.1", thread_ts=None, now=t1)
+    with session_factory.begin() as s:
+        notice = get_notice(s, nid)
+    assert notice is not None
+    assert (notice.state, notice.ts, notice.attempts, notice.sent_at) == ("sent", "9.1", 2, t1)
+
+
+def test_keep_pending_counts_attempts_and_remembers_an_uncertain_channel(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    nid = enqueue(add_workload())
+    with session_factory.begin() as s:
+        claim = claim_pending(s, nid, seen_claim=None, now=T0)
+        assert claim is not None
+        record_channel(s, nid, claim=claim, channel_id="D0ANA")
+        keep_pending(s, nid, claim=claim, error="http_500", maybe_delivered=True)
+    with session_factory.begin() as s:
+        notice = get_notice(s, nid)
+        assert notice is not None
+        assert (notice.state, notice.attempts, notice.channel_id) == ("pending", 1, "D0ANA")
+        assert notice.needs_check and notice.last_error == "http_500"
+        claim = claim_pending(s, nid, seen_claim=None, now=T0 + timedelta(seconds=5))
+        assert claim is not None
+        keep_pending(s, nid, claim=claim, error="refused", maybe_delivered=False)
+    with session_factory.begin() as s:
+        notice = get_notice(s, nid)
+    assert notice is not None and not notice.needs_check and notice.attempts == 2
+
+
+def test_list_by_state(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    wid = add_workload()
+    a, b, c = (enqueue(wid, q) for q in ("2026Q2", "2026Q3", "2026Q4"))
+    with session_factory.begin() as s:
+        claim = claim_pending(s, b, seen_claim=None, now=T0)
+        assert claim is not None
+        mark_failed(s, b, claim=claim, reason="channel_not_found")
+        claim_pending(s, c, seen_claim=None, now=T0)
+    with session_factory.begin() as s:
+        assert [n.id for n in list_notices(s)] == [a, b, c]
+        assert [n.id for n in list_notices(s, "pending")] == [a, c]
+        assert [n.id for n in list_notices(s, "sending")] == [c]
+        [failed] = list_notices(s, "failed")
+    assert failed.id == b and failed.last_error == "channel_not_found"
+    assert failed.workload == "ticket-triage" and failed.owner_email == "ana@example.com"
+
+
+def test_first_thread_ts_is_the_first_sent_notice_in_that_channel(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    wid = add_workload()
+    other = add_workload("other")
+    ids = [enqueue(wid, q) for q in ("2026Q1", "2026Q2", "2026Q3")]
+    sends = [("D0ANA", "1.1", None), ("D0ANA", "1.2", "1.1"), ("C0TRIAGE", "1.3", None)]
+    with session_factory.begin() as s:
+        assert first_thread_ts(s, wid) is None
+        for i, (nid, (channel, ts, thread)) in enumerate(zip(ids, sends, strict=True)):
+            now = T0 + timedelta(minutes=i)
+            claim = claim_pending(s, nid, seen_claim=None, now=now)
+            assert claim is not None
+            mark_sent(s, nid, claim=claim, channel_id=channel, ts=ts, thread_ts=thread, now=now)
+    with session_factory.begin() as s:
+        assert first_thread_ts(s, wid, channel_id="D0ANA") == "1.1"
+        assert first_thread_ts(s, wid, channel_id="C0TRIAGE") == "1.3"
+        assert first_thread_ts(s, other, channel_id="D0ANA") is None
+
+
+def test_user_id_cache(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as s:
+        assert cached_user_id(s, "ana@example.com") is None
+        cache_user_id(s, "Ana@Example.com ", "U0ANA", now=T0)
+    with session_factory.begin() as s:
+        assert cached_user_id(s, "ANA@example.com") == "U0ANA"
+        cache_user_id(s, "ana@example.com", "U0ANA2", now=T0)
+    with session_factory.begin() as s:
+        assert cached_user_id(s, "ana@example.com") == "U0ANA2"
