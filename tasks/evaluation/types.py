@@ -85,6 +85,9 @@ class CandidateSpec:
     """Generation parameters passed to the provider (``temperature``, ``max_tokens``...)."""
     pricing: Pricing | None = None
     limits: Limits = field(default_factory=Limits)
+    transport: Literal["auto", "litellm"] = "auto"
+    """``auto``: OpenAI-compatible routes go over the OpenAI wire protocol directly, others
+    through ``litellm.acompletion``; ``litellm``: always ``litellm.acompletion``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +187,29 @@ class RunSummary:
     model_version: str | None
     gpu_cost_per_call_usd: Decimal | None = None
     """GPU-hour pricing only: hourly cost / measured calls per hour."""
+
+
+class ResultSink(Protocol):
+    """Where a run hands its results, in batches (the flow wires it to the registry)."""
+
+    async def write(self, results: Sequence[ItemResult]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    """A run's progress after one more item."""
+
+    candidate: str
+    done: int
+    """Items finished in this run (errors included)."""
+    total: int | None
+    """Items this run will call, if known (skipped items excluded)."""
+    passed: int
+    errors: int
+    cost_usd: Decimal
+
+
+class ProgressCallback(Protocol):
+    """Hears every finished item; must return quickly (no I/O per call)."""
+
+    def __call__(self, update: ProgressUpdate) -> None: ...

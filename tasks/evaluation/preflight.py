@@ -1,0 +1,51 @@
+"""Checks that run before the first paid call, so bad configuration costs nothing.
+
+:func:`check_candidate` (no network): the API key variable is set, the route resolves
+through litellm, and a price is known. :func:`tasks.evaluation.runner.run_candidate` then
+sends the first pending item alone, as the probe call: a permanent error there (bad key,
+unknown model, bad request) stops the run before any other item is sent, and a good reply
+is kept as that item's result, so the probe is never paid for twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tasks.evaluation.errors import MissingCredentialsError
+from tasks.evaluation.pricing import PricePlan, price_plan
+from tasks.evaluation.provider import Route, cost_map_prices, resolve_route
+from tasks.evaluation.types import CandidateSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What the checks resolved, for the run to use."""
+
+    route: Route
+    plan: PricePlan
+    api_key: str | None
+    """Read from ``spec.api_key_env``; never logged, never stored."""
+
+    def __repr__(self) -> str:
+        return f"Preflight(route={self.route!r}, plan={self.plan!r}, api_key=***)"
+
+
+def check_candidate(spec: CandidateSpec, *, env: Mapping[str, str]) -> Preflight:
+    """Credentials, route and price of ``spec``; raises a ConfigurationError naming them.
+
+    Args:
+        spec: the candidate.
+        env: where ``spec.api_key_env`` is looked up (the process environment, read by the
+            caller at its entry point).
+    """
+    api_key = None
+    if spec.api_key_env:
+        api_key = env.get(spec.api_key_env) or None
+        if api_key is None:
+            raise MissingCredentialsError(
+                candidate=spec.name, route=spec.route, variable=spec.api_key_env
+            )
+    route = resolve_route(spec)
+    cost_map = None if spec.pricing is not None else cost_map_prices(route)
+    return Preflight(route=route, plan=price_plan(spec, cost_map), api_key=api_key)

@@ -1,0 +1,344 @@
+"""The provider adapter: the only module that imports litellm (lazily) or talks HTTP.
+
+litellm's value is kept; its per-call overhead is not paid on the hot path:
+
+- **Route resolution** (``litellm.get_llm_provider``) runs once per run, in
+  :func:`resolve_route`.
+- **Prices** come from litellm's cost map once per run (:func:`cost_map_prices`).
+- **OpenAI-compatible routes** (providers ``openai``, ``hosted_vllm``, ``openai_like``,
+  ``custom_openai``, ``litellm_proxy``, ``lm_studio``, ``llamafile``; or any of litellm's
+  OpenAI-compatible providers given an ``api_base``) are sent as plain OpenAI chat-completion
+  requests over one shared ``aiohttp`` session per route: about 0.3 ms of CPU per call, where
+  ``litellm.acompletion`` costs 4 ms and the ``openai`` SDK's httpx client 2-3 ms (measured:
+  ``bench/README.md``). Retries are ours (:mod:`tasks.evaluation.retry`).
+- **Every other provider** (Anthropic, Bedrock, Vertex...) goes through
+  ``litellm.acompletion`` with litellm's own retries off, so its provider transforms apply.
+  ``CandidateSpec.transport = "litellm"`` forces this path for any route.
+
+Errors come back as :class:`~tasks.evaluation.errors.ProviderError` subclasses: transient
+(429 with its Retry-After, 408/409/5xx, timeouts, connection errors) or permanent (401/403
+auth, 404 unknown model, other 4xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tasks.evaluation.errors import (
+    AuthenticationFailed,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    UnknownModelError,
+)
+from tasks.evaluation.types import CandidateSpec
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
+_OPENAI_COMPATIBLE = frozenset(
+    {
+        "openai",
+        "hosted_vllm",
+        "openai_like",
+        "custom_openai",
+        "litellm_proxy",
+        "lm_studio",
+        "llamafile",
+    }
+)
+_DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
+
+
+def _litellm() -> Any:
+    """Import litellm on first use (about 3 s), quiet and without telemetry or callbacks."""
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.drop_params = False
+    return litellm
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A candidate's route, resolved once per run."""
+
+    route: str
+    provider: str
+    model: str
+    """The model name the provider expects."""
+    api_base: str | None
+    openai_compatible: bool
+    """True: sent over the OpenAI wire protocol by :class:`OpenAICompatibleProvider`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One successful provider reply."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    model_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPrices:
+    """USD per prompt token and per completion token."""
+
+    input_usd_per_token: Decimal
+    output_usd_per_token: Decimal
+
+
+class Provider(Protocol):
+    """Sends one chat request. Open one per run with :func:`open_provider`."""
+
+    async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+def resolve_route(spec: CandidateSpec) -> Route:
+    """Resolve ``spec.route`` with litellm; an unknown provider raises UnknownModelError."""
+    litellm = _litellm()
+    try:
+        model, provider, _key, base = litellm.get_llm_provider(spec.route, api_base=spec.api_base)
+    except Exception as exc:  # litellm raises BadRequestError for an unknown provider
+        raise UnknownModelError(
+            f"candidate {spec.name!r}: litellm cannot resolve route {spec.route!r} "
+            f"({str(exc).splitlines()[0]}); write it as provider/model, e.g. openai/gpt-5",
+            route=spec.route,
+        ) from exc
+    api_base = spec.api_base or base or _DEFAULT_BASES.get(provider)
+    compatible = (
+        spec.transport != "litellm"
+        and api_base is not None
+        and (
+            provider in _OPENAI_COMPATIBLE
+            or (spec.api_base is not None and provider in litellm.openai_compatible_providers)
+        )
+    )
+    return Route(
+        route=spec.route,
+        provider=provider,
+        model=model,
+        api_base=api_base,
+        openai_compatible=compatible,
+    )
+
+
+def cost_map_prices(route: Route) -> TokenPrices | None:
+    """Per-token prices from litellm's cost map (read once per run), or None if absent."""
+    litellm = _litellm()
+    for key in (route.route, f"{route.provider}/{route.model}", route.model):
+        entry = litellm.model_cost.get(key)
+        if entry and "input_cost_per_token" in entry and "output_cost_per_token" in entry:
+            return TokenPrices(
+                Decimal(str(entry["input_cost_per_token"])),
+                Decimal(str(entry["output_cost_per_token"])),
+            )
+    return None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+def status_error(
+    route: str, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> ProviderError:
+    """The engine's error for an HTTP status from a provider."""
+    text = f"route {route!r}: provider answered HTTP {status}: {message[:300]}"
+    if status in (401, 403):
+        return AuthenticationFailed(
+            f"{text}; check the API key variable of this candidate", route=route, status=status
+        )
+    if status == 404:
+        return UnknownModelError(
+            f"{text}; check the model name and api_base", route=route, status=status
+        )
+    if status == 429:
+        return TransientProviderError(
+            text,
+            route=route,
+            kind="rate_limit",
+            status=status,
+            retry_after_s=_retry_after(headers or {}),
+        )
+    if status in (408, 409) or status >= 500:
+        return TransientProviderError(
+            text,
+            route=route,
+            kind="server",
+            status=status,
+            retry_after_s=_retry_after(headers or {}),
+        )
+    return PermanentProviderError(f"{text}; fix the request parameters", route=route, status=status)
+
+
+class OpenAICompatibleProvider:
+    """OpenAI chat completions over one shared aiohttp session (per route and run)."""
+
+    def __init__(
+        self,
+        route: Route,
+        *,
+        api_key: str | None,
+        params: Mapping[str, Any],
+        concurrency: int,
+        timeout_s: float,
+    ) -> None:
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        assert route.api_base is not None
+        self.route = route
+        self._url = route.api_base.rstrip("/") + "/chat/completions"
+        self._headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {api_key or 'none'}",
+        }
+        self._params = dict(params)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        )
+
+    async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
+        body = json.dumps({"model": self.route.model, "messages": messages, **self._params})
+        aiohttp = self._aiohttp
+        route = self.route.route
+        try:
+            async with self._session.post(self._url, data=body, headers=self._headers) as resp:
+                raw = await resp.read()
+                if resp.status != 200:
+                    raise status_error(route, resp.status, _error_message(raw), resp.headers)
+        except TimeoutError as exc:
+            raise TransientProviderError(
+                f"route {route!r}: no reply within the timeout", route=route, kind="timeout"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise TransientProviderError(
+                f"route {route!r}: connection failed: {exc!r}", route=route, kind="connection"
+            ) from exc
+        try:
+            data = json.loads(raw)
+            usage = data.get("usage") or {}
+            return Completion(
+                text=data["choices"][0]["message"].get("content") or "",
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                model_version=data.get("model"),
+            )
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise TransientProviderError(
+                f"route {route!r}: reply is not an OpenAI chat completion: {raw[:200]!r}",
+                route=route,
+                kind="server",
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        err = json.loads(raw).get("error")
+        return str(err.get("message", err)) if isinstance(err, dict) else str(err)
+    except (ValueError, AttributeError):
+        return raw[:300].decode(errors="replace")
+
+
+class LiteLLMProvider:
+    """``litellm.acompletion`` for providers that need its transforms."""
+
+    def __init__(
+        self, route: Route, *, api_key: str | None, params: Mapping[str, Any], timeout_s: float
+    ) -> None:
+        self._litellm = _litellm()
+        self.route = route
+        self._kwargs: dict[str, Any] = {
+            "model": route.route,
+            "timeout": timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+            **params,
+        }
+        if api_key:
+            self._kwargs["api_key"] = api_key
+        if route.api_base:
+            self._kwargs["api_base"] = route.api_base
+
+    async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
+        import openai
+
+        route = self.route.route
+        try:
+            resp = await self._litellm.acompletion(messages=list(messages), **self._kwargs)
+        except openai.APITimeoutError as exc:
+            raise TransientProviderError(
+                f"route {route!r}: no reply within the timeout", route=route, kind="timeout"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise TransientProviderError(
+                f"route {route!r}: connection failed: {exc}", route=route, kind="connection"
+            ) from exc
+        except openai.APIStatusError as exc:
+            headers = exc.response.headers if exc.response is not None else {}
+            raise status_error(route, exc.status_code, str(exc), headers) from exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # litellm raises its own types for provider quirks
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int):
+                raise status_error(route, status, str(exc)) from exc
+            raise TransientProviderError(
+                f"route {route!r}: {exc!r}", route=route, kind="server"
+            ) from exc
+        usage = getattr(resp, "usage", None)
+        return Completion(
+            text=resp.choices[0].message.content or "",
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            model_version=getattr(resp, "model", None),
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+def open_provider(spec: CandidateSpec, route: Route, *, api_key: str | None) -> Provider:
+    """The provider for a resolved route (call inside the event loop that will use it)."""
+    limits = spec.limits
+    if route.openai_compatible:
+        return OpenAICompatibleProvider(
+            route,
+            api_key=api_key,
+            params=spec.params,
+            concurrency=limits.concurrency,
+            timeout_s=limits.timeout_s,
+        )
+    return LiteLLMProvider(route, api_key=api_key, params=spec.params, timeout_s=limits.timeout_s)
