@@ -10,6 +10,7 @@ the flow run are links for those who want more.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -48,7 +49,7 @@ def escape(text: str) -> str:
 
 
 def usd(value: float) -> str:
-    """Dollars, with a real minus sign: ``$4,200``, ``−$12.50``, ``$0.0021``."""
+    """Dollars, with a real minus sign: ``$4,200``, ``−$12.50``, ``$0.00041``."""
     sign = "−" if value < 0 else ""
     amount = abs(value)
     if amount >= 100:
@@ -57,8 +58,11 @@ def usd(value: float) -> str:
         body = f"{amount:,.2f}"
     elif amount == 0:
         body = "0"
-    else:
-        body = f"{amount:.4f}".rstrip("0")
+    else:  # three significant digits, at least cents: $0.50, $0.0125, $0.00041
+        digits = max(2, 2 - math.floor(math.log10(amount)))
+        body = f"{amount:.{digits}f}".rstrip("0")
+        if len(body.partition(".")[2]) < 2:
+            body = f"{amount:.2f}"
     return f"{sign}${body}"
 
 

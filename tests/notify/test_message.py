@@ -14,12 +14,14 @@ from tests.notify.samples import retire_facts
     ("value", "text"),
     [
         (0, "$0"),
-        (0.00041, "$0.0004"),
+        (0.00041, "$0.00041"),
+        (0.000012345, "$0.0000123"),
+        (0.5, "$0.50"),
         (0.0125, "$0.0125"),
         (12.5, "$12.50"),
         (14250, "$14,250"),
         (-14250, "−$14,250"),
-        (-0.5, "−$0.5"),
+        (-0.5, "−$0.50"),
     ],
 )
 def test_usd(value: float, text: str) -> None:
@@ -48,8 +50,8 @@ def test_fallback_text_says_enough_to_act() -> None:
         "fine-tune 0.804",
         "buy 0.882",
         "openai/gpt-5-mini",
-        "fine-tune $0.0004",
-        "buy $0.0004",
+        "fine-tune $0.00041",
+        "buy $0.00037",
         "−$14,250/month at 12,000,000 calls/day: buying is cheaper",
         "quality >= 95% of buy",
         "6 quarters since adoption",
