@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -63,11 +64,12 @@ def test_canary_token_appears_nowhere(
     enqueue(wid, "2026Q4")
     deliver(outbox, client_for(dead_url()))
     deliver(outbox, client)
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: client_for(dead_url()).post_message("C0TRIAGE", text="x"),
         lambda: client.lookup_user_id("nobody@example.com"),
         lambda: client_for(slack.base_url, token="xoxb-other").post_message("C0", text="x"),
-    ):
+    ]
+    for call in calls:
         try:
             call()
         except SlackError as exc:
@@ -75,7 +77,11 @@ def test_canary_token_appears_nowhere(
 
     # the CLI, with the token in the environment
     app = typer.Typer()
-    app.command()(lambda: None)
+
+    @app.command()
+    def version() -> None:
+        """Another command, so that ``notices`` stays a sub-command."""
+
     notice_cmds.register(app)
     env = {
         "RELITIGATE_DATABASE_URL": migrated_url,

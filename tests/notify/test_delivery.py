@@ -106,7 +106,7 @@ def test_rate_limited_then_success_posts_once(
     enqueue: Any,
 ) -> None:
     nid = enqueue(add_workload())
-    slack.script("chat.postMessage", Fail(status=429, retry_after=1))
+    slack.script("chat.postMessage", Fail(status=429, retry_after=0))
     report = deliver(outbox, client)
     assert [o.result for o in report.outcomes] == ["sent"]
     assert len(slack.calls_to("chat.postMessage")) == 2

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,7 +52,13 @@ PLATFORM = "C0PLATFORM"
         ),
     ],
 )
-def test_plan_notice(verdict, erosion, previous, platform, expected) -> None:
+def test_plan_notice(
+    verdict: Any,
+    erosion: str | None,
+    previous: PriorDecision | None,
+    platform: str | None,
+    expected: NoticePlan | None,
+) -> None:
     assert (
         plan_notice(
             verdict,
