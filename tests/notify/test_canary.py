@@ -104,7 +104,7 @@ def test_canary_token_appears_nowhere(
     captured = capsys.readouterr()
     registry = dump_registry(session_factory)
     payloads = repr([(m.text, m.blocks, m.metadata) for m in slack.state.messages])
-    calls = repr([(c.method, c.args) for c in slack.calls])
+    recorded = repr([(c.method, c.args) for c in slack.calls])
     messages = "\n".join(
         "".join(traceback.format_exception(e)) + repr(e) + repr(getattr(e, "__cause__", None))
         for e in errors
@@ -116,7 +116,7 @@ def test_canary_token_appears_nowhere(
         "cli output": cli_output,
         "registry": registry,
         "payloads": payloads,
-        "recorded calls": calls,
+        "recorded calls": recorded,
         "exceptions": messages,
         "client repr": repr(client),
     }.items():
