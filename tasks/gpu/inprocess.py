@@ -17,18 +17,26 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import statistics
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tasks.evaluation.errors import EvaluationError
+from tasks.evaluation.pricing import PricePlan, price_plan
 from tasks.evaluation.prompt import preamble, render
+from tasks.evaluation.scorers import check_judge_independent
 from tasks.evaluation.types import (
     CandidateSpec,
     EvalItem,
     ItemResult,
+    ProgressCallback,
+    ProgressUpdate,
+    ResultSink,
+    RunStatus,
     RunSummary,
     Scorer,
 )
@@ -40,11 +48,7 @@ from tasks.gpu.errors import (
     ServingConfigError,
 )
 from tasks.gpu.prompts import plain_prompt
-from tasks.gpu.sinks import ResultSink, emit
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
-
-ProgressFn = Callable[[int, int], None]
-"""Called with (items finished in this run, items to run) after each batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,104 +306,120 @@ def _generation_params(spec: CandidateSpec, config: ServingConfig) -> dict[str, 
 async def run_inprocess_candidate(
     spec: CandidateSpec,
     config: ServingConfig,
-    items: Sequence[EvalItem],
+    items: Iterable[EvalItem],
     *,
     scorer: Scorer,
     skip_keys: Collection[str] = frozenset(),
     sink: ResultSink,
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
     loaded: LoadedModel | None = None,
 ) -> InProcessRun:
     """Benchmark a ``transformers`` candidate in this process.
 
     Args:
-        spec: The candidate (prompt, generation params, GPU-hour pricing).
+        spec: The candidate (prompt, generation params, pricing: GPU-hour or per-token).
         config: Its serving settings (model, adapter, batch size, device, dtype).
         items: The eval set.
         scorer: The engine's scorer for this eval set.
         skip_keys: Items that already have results (resume); they are not generated.
-        sink: Receives each item's result as soon as it is scored.
-        progress: Called after each batch.
+        sink: Receives each batch's results as soon as they are scored.
+        progress: Hears every finished item.
         loaded: A model already loaded (benchmarks reuse one); default: load it here.
 
     Returns:
-        The run summary (per-call GPU cost from measured throughput) and the throughput.
+        The run summary (per-call GPU cost from the measured throughput) and the throughput.
+
+    Raises:
+        EvaluationError: no pricing, a bad prompt template, a missing model or adapter
+            (before any generation), or an engine error from the scorer (``exc.summary``
+            holds what was done; those results are in the sink).
     """
     called = time.perf_counter()
+    check_judge_independent(scorer, [spec])
+    plan = price_plan(spec, None)
+    items = list(items)
     todo = [item for item in items if item.key not in skip_keys]
+    head = preamble(spec.prompt)
+    messages = {item.key: render(spec.prompt, item, head) for item in todo}
     if loaded is None:
         loaded = await asyncio.to_thread(load_model, config, candidate=spec.name)
     gen = _generation_params(spec, config)
-    head = preamble(spec.prompt)
-    prompts = {item.key: render_prompt(loaded, render(spec.prompt, item, head)) for item in todo}
+    prompts = {key: render_prompt(loaded, m) for key, m in messages.items()}
     # Similar lengths together: less padding per batch.
     todo.sort(key=lambda item: len(prompts[item.key]))
-    batch_size = config.batch_size
-    results: list[ItemResult] = []
-    generated_tokens = 0
-    generation_s = 0.0
-    first_request = time.perf_counter()
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        t0 = time.perf_counter()
-        outputs = await asyncio.to_thread(
-            generate_batch, loaded, [prompts[item.key] for item in batch], **gen
-        )
-        elapsed = time.perf_counter() - t0
-        generation_s += elapsed
-        for item, out in zip(batch, outputs, strict=True):
-            result = await _score(scorer, item, out, latency_ms=elapsed * 1000.0)
-            generated_tokens += out.completion_tokens
-            results.append(result)
-            await emit(sink, result)
-        if progress is not None:
-            progress(len(results), len(todo))
-    wall_s = time.perf_counter() - first_request
-    pricing = spec.pricing
-    report = measure_throughput(
-        hardware=loaded.hardware,
-        device=loaded.device,
-        batch_size=batch_size,
-        items=len(results),
-        output_tokens=generated_tokens,
-        wall_s=generation_s,
-        gpu_usd_per_hour=pricing.gpu_usd_per_hour if pricing else None,
-        gpus=pricing.gpus if pricing else 1,
-    )
-    summary = _summary(
-        spec,
-        results,
-        items_total=len(items),
-        items_skipped=len(items) - len(todo),
-        startup_s=first_request - called,
-        wall_s=wall_s,
-        report=report,
-        model_version=_model_version(config),
-    )
+    tally = _Tally(spec=spec, plan=plan, total=len(todo), skipped=len(items) - len(todo))
+    first = time.perf_counter()
+    try:
+        for start in range(0, len(todo), config.batch_size):
+            batch = todo[start : start + config.batch_size]
+            t0 = time.perf_counter()
+            outputs = await asyncio.to_thread(
+                generate_batch, loaded, [prompts[item.key] for item in batch], **gen
+            )
+            elapsed = time.perf_counter() - t0
+            tally.generation_s += elapsed
+            scored = [
+                await _score(scorer, item, out, plan=plan, latency_ms=elapsed * 1000.0)
+                for item, out in zip(batch, outputs, strict=True)
+            ]
+            await sink.write(scored)
+            for result in scored:
+                tally.add(result, progress)
+    except BaseException as exc:
+        if isinstance(exc, EvaluationError):
+            report = _report(tally, loaded, config, spec)
+            exc.summary = tally.summary(
+                report, "failed", f"{type(exc).__name__}: {exc}", startup_s=first - called,
+                wall_s=time.perf_counter() - first, model_version=_model_version(config),
+            )  # fmt: skip
+        raise
+    report = _report(tally, loaded, config, spec)
+    summary = tally.summary(
+        report, "complete", None, startup_s=first - called,
+        wall_s=time.perf_counter() - first, model_version=_model_version(config),
+    )  # fmt: skip
     return InProcessRun(summary=summary, throughput=report)
 
 
+def _report(
+    tally: _Tally, loaded: LoadedModel, config: ServingConfig, spec: CandidateSpec
+) -> ThroughputReport:
+    pricing = spec.pricing
+    return measure_throughput(
+        hardware=loaded.hardware,
+        device=loaded.device,
+        batch_size=config.batch_size,
+        items=tally.done,
+        output_tokens=tally.completion_tokens,
+        wall_s=tally.generation_s,
+        gpu_usd_per_hour=pricing.gpu_usd_per_hour if pricing else None,
+        gpus=pricing.gpus if pricing else 1,
+    )
+
+
 async def _score(
-    scorer: Scorer, item: EvalItem, out: Generation, *, latency_ms: float
+    scorer: Scorer, item: EvalItem, out: Generation, *, plan: PricePlan, latency_ms: float
 ) -> ItemResult:
     base: dict[str, Any] = {
         "item_key": item.key,
         "output": out.text,
         "prompt_tokens": out.prompt_tokens,
         "completion_tokens": out.completion_tokens,
-        "cost_usd": Decimal(0),
+        "cost_usd": plan.call_cost(out.prompt_tokens, out.completion_tokens),
         "latency_ms": latency_ms,
         "attempts": 1,
     }
     try:
         score = await scorer(out.text, item)
-    except Exception as exc:  # a scorer bug must not lose the generated output
+    except EvaluationError:
+        raise
+    except Exception as exc:  # a broken user scorer marks the item, not the run
         return ItemResult(
             **base,
             passed=False,
             score=0.0,
             judge_cost_usd=Decimal(0),
-            error=f"scorer failed: {type(exc).__name__}: {exc}",
+            error=f"scorer failed: {exc!r}",
             error_kind="scorer",
         )
     return ItemResult(
@@ -416,45 +436,82 @@ def _model_version(config: ServingConfig) -> str:
     return f"{config.model}+{config.adapter}" if config.adapter else config.model
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
+@dataclass(slots=True)
+class _Tally:
+    spec: CandidateSpec
+    plan: PricePlan
+    total: int
+    skipped: int
+    done: int = 0
+    passed: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    judge_cost: Decimal = Decimal(0)
+    generation_s: float = 0.0
+    latencies: list[float] = field(default_factory=list)
 
+    def add(self, r: ItemResult, progress: ProgressCallback | None) -> None:
+        self.done += 1
+        self.passed += r.passed
+        self.errors += r.error is not None
+        self.prompt_tokens += r.prompt_tokens
+        self.completion_tokens += r.completion_tokens
+        self.cost += r.cost_usd
+        self.judge_cost += r.judge_cost_usd
+        if r.error is None:
+            self.latencies.append(r.latency_ms)
+        if progress is not None:
+            progress(
+                ProgressUpdate(
+                    candidate=self.spec.name,
+                    done=self.done,
+                    total=self.total,
+                    passed=self.passed,
+                    errors=self.errors,
+                    cost_usd=self.cost,
+                )
+            )
 
-def _summary(
-    spec: CandidateSpec,
-    results: Sequence[ItemResult],
-    *,
-    items_total: int,
-    items_skipped: int,
-    startup_s: float,
-    wall_s: float,
-    report: ThroughputReport,
-    model_version: str,
-) -> RunSummary:
-    latencies = [r.latency_ms for r in results]
-    return RunSummary(
-        candidate=spec.name,
-        route=spec.route,
-        status="complete",
-        reason=None,
-        items_total=items_total,
-        items_skipped=items_skipped,
-        items_done=len(results),
-        items_passed=sum(1 for r in results if r.passed and r.error is None),
-        items_errored=sum(1 for r in results if r.error is not None),
-        prompt_tokens=sum(r.prompt_tokens for r in results),
-        completion_tokens=sum(r.completion_tokens for r in results),
-        cost_usd=Decimal(0),
-        judge_cost_usd=sum((r.judge_cost_usd for r in results), Decimal(0)),
-        startup_s=startup_s,
-        wall_s=wall_s,
-        throughput_items_per_s=report.items_per_s,
-        p50_latency_ms=_percentile(latencies, 0.5),
-        p95_latency_ms=_percentile(latencies, 0.95),
-        model_version=model_version,
-        gpu_cost_per_call_usd=report.cost_per_call_usd,
-    )
+    def summary(
+        self,
+        report: ThroughputReport,
+        status: RunStatus,
+        reason: str | None,
+        *,
+        startup_s: float,
+        wall_s: float,
+        model_version: str,
+    ) -> RunSummary:
+        p50 = p95 = None
+        if len(self.latencies) >= 2:
+            cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
+            p50, p95 = cuts[49], cuts[94]
+        elif self.latencies:
+            p50 = p95 = self.latencies[0]
+        cost, per_call = self.cost, report.cost_per_call_usd
+        if per_call is not None:  # GPU-hour pricing, as the API runner does it
+            cost = per_call * (self.done - self.errors)
+        return RunSummary(
+            candidate=self.spec.name,
+            route=self.spec.route,
+            status=status,
+            reason=reason,
+            items_total=self.skipped + self.total,
+            items_skipped=self.skipped,
+            items_done=self.done,
+            items_passed=self.passed,
+            items_errored=self.errors,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost_usd=cost,
+            judge_cost_usd=self.judge_cost,
+            startup_s=startup_s,
+            wall_s=wall_s,
+            throughput_items_per_s=report.items_per_s,
+            p50_latency_ms=p50,
+            p95_latency_ms=p95,
+            model_version=model_version,
+            gpu_cost_per_call_usd=per_call,
+        )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from tasks.evaluation.types import EvalItem, ItemResult, Score
+from tasks.evaluation.scorers import build_scorer
+from tasks.evaluation.types import EvalItem, ItemResult, Scorer
 
 LABELS = {
     "printer": "hardware",
@@ -45,22 +46,21 @@ def ticket_items(n: int = 24) -> list[EvalItem]:
     ]
 
 
-class ExactScorer:
-    """Passes when the output equals the target (the engine's Scorer protocol)."""
-
-    async def __call__(self, output: str, item: EvalItem) -> Score:
-        passed = output.strip() == item.target
-        return Score(passed=passed, value=1.0 if passed else 0.0)
+def exact_scorer() -> Scorer:
+    """The engine's exact-match scorer."""
+    return build_scorer({"type": "exact"})
 
 
 class CollectingSink:
-    """Keeps every result it is handed."""
+    """Keeps every result it is handed (the engine's ResultSink protocol)."""
 
     def __init__(self) -> None:
         self.results: list[ItemResult] = []
+        self.batches = 0
 
-    async def __call__(self, result: ItemResult) -> None:
-        self.results.append(result)
+    async def write(self, results: Sequence[ItemResult]) -> None:
+        self.batches += 1
+        self.results.extend(results)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 from tasks.evaluation.types import CandidateSpec, EvalItem, Pricing, PromptSpec
 from tasks.gpu.config import ServingConfig
 from tasks.gpu.errors import AdapterNotFoundError, ModelNotFoundError, ServingConfigError
-from tests.gpu.conftest import CollectingSink, ExactScorer, ticket_items
+from tests.gpu.conftest import CollectingSink, exact_scorer, ticket_items
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +35,7 @@ async def test_runs_scores_measures_and_prices(tiny_model_dir: Path, sink: Colle
 
     items = ticket_items()
     config = ServingConfig(model=str(tiny_model_dir), batch_size=8, device="auto")
-    run = await run_inprocess_candidate(_spec(), config, items, scorer=ExactScorer(), sink=sink)
+    run = await run_inprocess_candidate(_spec(), config, items, scorer=exact_scorer(), sink=sink)
     summary, report = run.summary, run.throughput
 
     assert {r.item_key for r in sink.results} == {i.key for i in items}
@@ -45,6 +45,7 @@ async def test_runs_scores_measures_and_prices(tiny_model_dir: Path, sink: Colle
     assert summary.items_done == len(items) and summary.items_errored == 0
     assert summary.completion_tokens == sum(r.completion_tokens for r in sink.results) > 0
     assert all(r.cost_usd == 0 for r in sink.results)
+    assert sink.batches == 3  # one write per generated batch
 
     assert report.batch_size == 8 and report.items == len(items)
     assert report.items_per_s > 0 and report.output_tokens_per_s > 0
@@ -54,6 +55,8 @@ async def test_runs_scores_measures_and_prices(tiny_model_dir: Path, sink: Colle
     )
     assert report.cost_per_call_usd == expected
     assert summary.gpu_cost_per_call_usd == expected
+    assert summary.cost_usd == expected * summary.items_done
+    assert summary.status == "complete" and summary.throughput_items_per_s == report.items_per_s
     assert "batch 8" in report.describe() and "per call" in report.describe()
 
 
@@ -77,7 +80,7 @@ async def test_lora_adapter_is_applied(
     items = ticket_items(6)
     config = ServingConfig(model=str(tiny_model_dir), adapter=str(tiny_adapter_dir), batch_size=4)
     run = await run_inprocess_candidate(
-        _spec(), config, items, scorer=ExactScorer(), sink=sink, loaded=tuned
+        _spec(), config, items, scorer=exact_scorer(), sink=sink, loaded=tuned
     )
     assert len(sink.results) == 6 and run.summary.items_done == 6
     assert run.summary.model_version is not None and "adapter" in run.summary.model_version
@@ -93,7 +96,7 @@ async def test_resume_skips_done_items(tiny_model_dir: Path, sink: CollectingSin
         _spec(),
         ServingConfig(model=str(tiny_model_dir), batch_size=2),
         items,
-        scorer=ExactScorer(),
+        scorer=exact_scorer(),
         sink=sink,
         skip_keys=done,
     )
@@ -120,12 +123,17 @@ async def test_plain_template_when_tokenizer_has_none(
     prompt = render_prompt(loaded, [{"role": "system", "content": "Be brief."},
                                     {"role": "user", "content": "hi"}])  # fmt: skip
     assert prompt == "System: Be brief.\nUser: hi\nAssistant:"
-    spec = _spec(prompt=PromptSpec(template="{input}"), pricing=None)
+    per_token = Pricing(input_usd_per_token=Decimal("1e-6"), output_usd_per_token=Decimal("2e-6"))
+    spec = _spec(prompt=PromptSpec(template="{input}"), pricing=per_token)
     run = await run_inprocess_candidate(
-        spec, config, items, scorer=ExactScorer(), sink=sink, loaded=loaded
+        spec, config, items, scorer=exact_scorer(), sink=sink, loaded=loaded
     )
     assert len(sink.results) == 4
     assert run.throughput.cost_per_call_usd is None  # not priced by the GPU-hour
+    for r in sink.results:
+        want = Decimal("1e-6") * r.prompt_tokens + Decimal("2e-6") * r.completion_tokens
+        assert r.cost_usd == want
+    assert run.summary.cost_usd == sum(r.cost_usd for r in sink.results)
 
 
 async def test_scorer_failure_keeps_the_output(tiny_model_dir: Path, sink: CollectingSink) -> None:
@@ -141,6 +149,35 @@ async def test_scorer_failure_keeps_the_output(tiny_model_dir: Path, sink: Colle
     )  # fmt: skip
     assert run.summary.items_errored == 2
     assert all(r.error_kind == "scorer" and r.output for r in sink.results)
+
+
+async def test_unpriced_candidate_fails_before_loading(sink: CollectingSink) -> None:
+    from tasks.evaluation.errors import MissingPriceError
+    from tasks.gpu.inprocess import run_inprocess_candidate
+
+    with pytest.raises(MissingPriceError):
+        await run_inprocess_candidate(
+            _spec(pricing=None), ServingConfig(model="/nowhere"), ticket_items(2),
+            scorer=exact_scorer(), sink=sink,
+        )  # fmt: skip
+    assert sink.results == []
+
+
+async def test_progress_hears_every_item(tiny_model_dir: Path, sink: CollectingSink) -> None:
+    from tasks.evaluation.types import ProgressUpdate
+    from tasks.gpu.inprocess import run_inprocess_candidate
+
+    updates: list[ProgressUpdate] = []
+
+    def hear(update: ProgressUpdate) -> None:
+        updates.append(update)
+
+    await run_inprocess_candidate(
+        _spec(), ServingConfig(model=str(tiny_model_dir), batch_size=3), ticket_items(5),
+        scorer=exact_scorer(), sink=sink, progress=hear,
+    )  # fmt: skip
+    assert [u.done for u in updates] == [1, 2, 3, 4, 5]
+    assert all(u.total == 5 and u.candidate == "triage-ft" for u in updates)
 
 
 def test_missing_local_model_is_a_named_error(tmp_path: Path) -> None:
