@@ -369,10 +369,16 @@ class NoticeOutbox:
 
     def claim(
         self, notice_id: int, *, seen_claim: datetime | None, now: datetime
-    ) -> datetime | None:
-        """See :func:`claim_pending`."""
+    ) -> OutboxNotice | None:
+        """Claim a notice (see :func:`claim_pending`) and return it as it is now.
+
+        The fresh row matters: since the caller listed it, another deliverer may have tried
+        and left a channel to check.
+        """
         with self._factory.begin() as session:
-            return claim_pending(session, notice_id, seen_claim=seen_claim, now=now)
+            if claim_pending(session, notice_id, seen_claim=seen_claim, now=now) is None:
+                return None
+            return get_notice(session, notice_id)
 
     def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool:
         """See :func:`record_channel`."""

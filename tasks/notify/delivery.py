@@ -5,7 +5,7 @@ Exactly once, step by step (``deliver_one``):
 1. **Claim** the notice with one conditional UPDATE, committed on its own
    (``pending -> sending``): of two deliverers, or a retry racing the first try, exactly one
    wins; the other skips it. The claim time is a fencing token: every later change is
-   conditional on it.
+   conditional on it. The claim returns the row as it is now, not as it was listed.
 2. **Check** first if an earlier attempt may have reached Slack (a 5xx or a dropped
    connection on ``chat.postMessage``, or a deliverer that died after claiming; its claim
    is taken over once older than ``stale_after``). Every notice is posted with message
@@ -94,7 +94,7 @@ class Outbox(Protocol):
     ) -> Sequence[DeliverableNotice]: ...
     def claim(
         self, notice_id: int, *, seen_claim: datetime | None, now: datetime
-    ) -> datetime | None: ...
+    ) -> DeliverableNotice | None: ...
     def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool: ...
     def mark_sent(
         self,
@@ -255,9 +255,12 @@ def deliver_one(
     now: Callable[[], datetime] = utcnow,
 ) -> Outcome:
     """Claim, check, resolve, post and record one notice (see the module docstring)."""
-    claim = outbox.claim(notice.id, seen_claim=notice.claimed_at, now=now())
-    if claim is None:
+    claimed = outbox.claim(notice.id, seen_claim=notice.claimed_at, now=now())
+    if claimed is None or claimed.claimed_at is None:
         return Outcome(notice.id, "skipped", "claimed by another deliverer")
+    # From here on, the row as the claim found it: another deliverer may have tried since
+    # this one listed it, and left a channel to check.
+    notice, claim = claimed, claimed.claimed_at
     ref = notice_ref(notice)
 
     if notice.needs_check and notice.channel_id:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.notices import get_notice, list_notices
-from tasks.notify.delivery import deliver, notice_ref
+from tasks.notify.delivery import deliver, deliver_one, notice_ref
 from tests.notify.slack_server import Fail, SlackServer
 from tests.notify.test_slack import dead_url
 
@@ -205,7 +205,7 @@ def test_crash_after_slack_accepted_is_reconciled_after_the_lease(
     nid = enqueue(add_workload())
     n = notice(session_factory, nid)
     t0 = datetime.now(UTC)
-    claim = outbox.claim(nid, seen_claim=None, now=t0)
+    claim = outbox.claim(nid, seen_claim=None, now=t0).claimed_at
     outbox.record_channel(nid, claim=claim, channel_id=client.open_dm("U0ANA"))
     client.post_message("D0ANA", text="x", notice_ref=notice_ref(n))
     # ... crash. While the claim is fresh, other deliverers leave it alone:
@@ -229,7 +229,7 @@ def test_crash_before_posting_is_sent_once_after_the_lease(
 ) -> None:
     nid = enqueue(add_workload())
     t0 = datetime.now(UTC)
-    claim = outbox.claim(nid, seen_claim=None, now=t0)
+    claim = outbox.claim(nid, seen_claim=None, now=t0).claimed_at
     outbox.record_channel(nid, claim=claim, channel_id=client.open_dm("U0ANA"))
     later = t0 + timedelta(minutes=11)
     assert [o.result for o in deliver(outbox, client, now=lambda: later).outcomes] == ["sent"]
@@ -411,3 +411,21 @@ def test_limit(
         enqueue(add_workload(f"w{i}"))
     assert len(deliver(outbox, client, limit=2).outcomes) == 2
     assert len(deliver(outbox, client).outcomes) == 1
+
+
+def test_a_deliverer_with_a_stale_list_still_checks_before_posting(
+    slack: SlackServer,
+    client: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    """B lists the notice; A tries it meanwhile (Slack posts, answers 500); B must check."""
+    nid = enqueue(add_workload())
+    [listed] = outbox.deliverable(now=datetime.now(UTC), stale_after=timedelta(minutes=10))
+    slack.script("chat.postMessage", Fail(status=500, accept=True))
+    assert [o.result for o in deliver(outbox, client).outcomes] == ["pending"]
+    outcome = deliver_one(outbox, client, listed)
+    assert outcome.result == "sent" and "already in Slack" in outcome.detail
+    assert len(posts(slack)) == 1 and notice(session_factory, nid).state == "sent"
