@@ -38,6 +38,8 @@ if not (Path(__file__).resolve().parents[1] / "conftest.py").exists():
         try:
             conn = psycopg.connect(admin, autocommit=True)
         except psycopg.OperationalError as exc:
+            if os.environ.get("RELITIGATE_TEST_REQUIRE_POSTGRES"):
+                raise
             pytest.skip(f"PostgreSQL unavailable: {exc}")
         conn.execute(f'CREATE DATABASE "{name}"')
         base = admin.rsplit("/", 1)[0]
