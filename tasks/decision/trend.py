@@ -103,7 +103,8 @@ def advantage_trend(
         if fitted <= threshold:
             ahead = 0
         elif slope < 0:
-            ahead = math.ceil((threshold - fitted) / slope)
+            # rounded first so that 1.0000000000000002 quarters is 1, not 2
+            ahead = math.ceil(round((threshold - fitted) / slope, 9))
         if ahead is not None:
             projected = str(current_quarter + ahead)
     return TrendSummary(
