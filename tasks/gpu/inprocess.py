@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import statistics
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -47,6 +46,7 @@ from tasks.gpu.errors import (
     ModelNotFoundError,
     ServingConfigError,
 )
+from tasks.gpu.hardware import cpu_name
 from tasks.gpu.prompts import plain_prompt
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
 
@@ -116,20 +116,6 @@ def _resolve(name: str, *, candidate: str, adapter: bool) -> str:
     if name.count("/") > 1 or not name.strip():
         raise error(candidate=candidate, model=name, detail="not a folder nor a model id")
     return name
-
-
-def cpu_name() -> str:
-    """A readable CPU name with the core count, e.g. ``CPU: AMD EPYC 7B13 (2 cores)``."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    model = model or platform.processor() or platform.machine() or "unknown"
-    return f"CPU: {model} ({os.cpu_count() or '?'} cores)"
 
 
 def _pick_device(torch: Any, config: ServingConfig, candidate: str) -> str:

@@ -25,20 +25,30 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 
-from tasks.evaluation.types import CandidateSpec
+from tasks.evaluation.types import (
+    CandidateSpec,
+    EvalItem,
+    ProgressCallback,
+    ResultSink,
+    RunSummary,
+    Scorer,
+)
 from tasks.gpu.config import (
     ServingConfig,
     python_executable,
     served_model_name,
 )
 from tasks.gpu.errors import ServerDiedError, ServerStartError
+from tasks.gpu.hardware import server_hardware
+from tasks.gpu.throughput import ThroughputReport, measure_throughput
 
 T = TypeVar("T")
 
@@ -404,3 +414,76 @@ def _safe(name: str) -> str:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+@dataclass(frozen=True, slots=True)
+class ServedRun:
+    """What :func:`run_served_candidate` returns."""
+
+    summary: RunSummary
+    """The API runner's summary (route and api_base of the server the worker started)."""
+    throughput: ThroughputReport
+    log_path: Path
+    """The server's log, kept after it stopped."""
+    server_pid: int
+    """The server's pid and process-group id (the group is gone when this returns)."""
+    startup_s: float
+    """From starting the server until ``/v1/models`` answered."""
+
+
+async def run_served_candidate(
+    spec: CandidateSpec,
+    config: ServingConfig,
+    items: Iterable[EvalItem],
+    *,
+    scorer: Scorer,
+    skip_keys: frozenset[str] | set[str] = frozenset(),
+    sink: ResultSink,
+    budget_usd: Decimal | float | None = None,
+    progress: ProgressCallback | None = None,
+    log_dir: Path | None = None,
+) -> ServedRun:
+    """Start the candidate's server, run the eval set through the API runner, stop it.
+
+    Requests go to the server through :func:`tasks.evaluation.runner.run_candidate`, with
+    ``config.batch_size`` in flight, exactly as for any API candidate.
+
+    Raises:
+        ServerStartError: the server did not come up (nothing was sent).
+        ServerDiedError: the server exited mid-run (results so far are in the sink).
+        EvaluationError: whatever the API runner raises.
+    """
+    from tasks.evaluation.runner import run_candidate
+
+    async with serve_model(
+        candidate=spec.name, route=spec.route, config=config, log_dir=log_dir
+    ) as served:
+        summary = await served.guard(
+            run_candidate(
+                served.candidate_spec(spec),
+                items,
+                scorer=scorer,
+                skip_keys=skip_keys,
+                sink=sink,
+                budget_usd=budget_usd,
+                progress=progress,
+            )
+        )
+    pricing = spec.pricing
+    report = measure_throughput(
+        hardware=server_hardware(config.hardware),
+        device="server",
+        batch_size=config.batch_size,
+        items=summary.items_done,
+        output_tokens=summary.completion_tokens,
+        wall_s=summary.wall_s,
+        gpu_usd_per_hour=pricing.gpu_usd_per_hour if pricing else None,
+        gpus=pricing.gpus if pricing else 1,
+    )
+    return ServedRun(
+        summary=summary,
+        throughput=report,
+        log_path=served.server.log_path,
+        server_pid=served.server.pid,
+        startup_s=served.startup_s,
+    )
