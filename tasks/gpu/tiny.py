@@ -80,7 +80,9 @@ def build_tiny_model(
     """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     texts = list(texts) + [text for pair in teach for text in pair]
     tokenizer = build_tokenizer(texts, chat_template=chat_template)
     torch.manual_seed(seed)
