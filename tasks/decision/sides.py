@@ -61,11 +61,9 @@ def summarize(side: SideResults, *, alpha: float) -> SideSummary:
     n_passed = int(np.count_nonzero(side.passed & ~side.errored))
     completed = side.latency_ms[~side.errored]
     completed = completed[np.isfinite(completed)]
-    p50, p95 = (
-        (float(np.percentile(completed, 50)), float(np.percentile(completed, 95)))
-        if completed.size
-        else (None, None)
-    )
+    p50 = p95 = None
+    if completed.size:
+        p50, p95 = (float(x) for x in np.percentile(completed, [50.0, 95.0]))
     spent = total_cost(side)
     quality = mean_interval(low, alpha=alpha)
     return SideSummary(

@@ -132,6 +132,21 @@ def _resample_counts(rng: np.random.Generator, n: int, rows: int) -> npt.NDArray
     return flat.reshape(rows, n).astype(np.float32)
 
 
+_BLAS_BLOCK = 240_000
+"""Multiply-adds per matrix product. Products this small run on one BLAS thread (OpenBLAS
+threads only larger ones) and their rows stay in cache; one large product instead can stall
+for milliseconds when the BLAS threads compete with other work for a busy machine's cores."""
+
+
+def _blocked_product(counts: npt.NDArray[np.float32], x: npt.NDArray[np.float32]) -> FloatArray:
+    rows_per_block = max(8, _BLAS_BLOCK // (x.shape[0] * x.shape[1]))
+    out = np.empty((counts.shape[0], x.shape[1]), dtype=np.float32)
+    for start in range(0, counts.shape[0], rows_per_block):
+        stop = start + rows_per_block
+        np.matmul(counts[start:stop], x, out=out[start:stop])
+    return out.astype(np.float64)
+
+
 def resample_sums(columns: FloatArray, *, resamples: int, seed: int) -> FloatArray:
     """Sums of each column of ``columns`` (n, k) in each bootstrap resample: (resamples, k).
 
@@ -141,22 +156,43 @@ def resample_sums(columns: FloatArray, *, resamples: int, seed: int) -> FloatArr
     n = columns.shape[0]
     x = columns.astype(np.float32)
     if n * resamples <= _CACHE_LIMIT:
-        return (_cached_counts(n, resamples, seed) @ x).astype(np.float64)
+        return _blocked_product(_cached_counts(n, resamples, seed), x)
     rng = np.random.default_rng(seed)
     rows = max(1, _CACHE_LIMIT // n)
     parts = []
     for start in range(0, resamples, rows):
-        parts.append(_resample_counts(rng, n, min(rows, resamples - start)) @ x)
-    return np.concatenate(parts).astype(np.float64)
+        counts = _resample_counts(rng, n, min(rows, resamples - start))
+        parts.append(_blocked_product(counts, x))
+    return np.concatenate(parts)
 
 
-def _ratio(num: FloatArray | float, den: FloatArray | float) -> FloatArray:
-    """num / den with x/0 = inf and 0/0 = 1 (two sides that both score nothing are equal)."""
-    num_a = np.asarray(num, dtype=np.float64)
-    den_a = np.asarray(den, dtype=np.float64)
+def _ratios(num: FloatArray, den: FloatArray) -> FloatArray:
+    """num / den elementwise, with x/0 = inf and 0/0 = 1 (see :func:`_ratio`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = num_a / den_a
-    return np.where(den_a == 0.0, np.where(num_a == 0.0, 1.0, np.inf), out)
+        out = num / den
+    zero = den == 0.0
+    if zero.any():
+        out[zero] = np.where(num[zero] == 0.0, 1.0, np.inf)
+    return out
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den with x/0 = inf and 0/0 = 1 (two sides that both score nothing are equal)."""
+    if den == 0.0:
+        return 1.0 if num == 0.0 else float("inf")
+    return num / den
+
+
+def _lower(values: FloatArray, q: float) -> float:
+    """The order statistic at or below quantile ``q`` (numpy's ``method="lower"``)."""
+    k = int(np.floor(q * (values.size - 1)))
+    return float(np.partition(values, k)[k])
+
+
+def _higher(values: FloatArray, q: float) -> float:
+    """The order statistic at or above quantile ``q`` (numpy's ``method="higher"``)."""
+    k = int(np.ceil(q * (values.size - 1)))
+    return float(np.partition(values, k)[k])
 
 
 def paired_bootstrap(
@@ -177,25 +213,25 @@ def paired_bootstrap(
     n = fine_tune_low.size
     columns = np.stack([fine_tune_low, fine_tune_high, buy_low, buy_high], axis=1)
     sums = resample_sums(columns, resamples=resamples, seed=seed)
-    totals = columns.sum(axis=0)
+    ft_lo, ft_hi, buy_lo, buy_hi = (float(t) for t in columns.sum(axis=0))
     lo_q, hi_q = alpha / 2.0, 1.0 - alpha / 2.0
 
-    def bounds(worst: FloatArray, best: FloatArray) -> tuple[float, float]:
-        low = float(np.quantile(worst, lo_q, method="lower"))
-        high = float(np.quantile(best, hi_q, method="higher"))
-        return low, high
-
-    r_low, r_high = bounds(_ratio(sums[:, 0], sums[:, 3]), _ratio(sums[:, 1], sums[:, 2]))
-    r_point = float(_ratio(totals[0], totals[2]))
-    r_worst = float(_ratio(totals[0], totals[3]))
-    r_best = float(_ratio(totals[1], totals[2]))
-    ratio = Estimate(r_point, min(r_low, r_worst), max(r_high, r_best), "bootstrap")
-
-    d_low, d_high = bounds((sums[:, 0] - sums[:, 3]) / n, (sums[:, 1] - sums[:, 2]) / n)
-    d_point = float(totals[0] - totals[2]) / n
-    d_worst = float(totals[0] - totals[3]) / n
-    d_best = float(totals[1] - totals[2]) / n
-    difference = Estimate(d_point, min(d_low, d_worst), max(d_high, d_best), "bootstrap")
+    r_low = _lower(_ratios(sums[:, 0], sums[:, 3]), lo_q)
+    r_high = _higher(_ratios(sums[:, 1], sums[:, 2]), hi_q)
+    ratio = Estimate(
+        _ratio(ft_lo, buy_lo),
+        min(r_low, _ratio(ft_lo, buy_hi)),
+        max(r_high, _ratio(ft_hi, buy_lo)),
+        "bootstrap",
+    )
+    d_low = _lower((sums[:, 0] - sums[:, 3]) / n, lo_q)
+    d_high = _higher((sums[:, 1] - sums[:, 2]) / n, hi_q)
+    difference = Estimate(
+        (ft_lo - buy_lo) / n,
+        min(d_low, (ft_lo - buy_hi) / n),
+        max(d_high, (ft_hi - buy_lo) / n),
+        "bootstrap",
+    )
     return PairedComparison(ratio=ratio, difference=difference, resamples=resamples, seed=seed)
 
 
