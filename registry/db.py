@@ -18,13 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SCHEMA_REVISION = "0001"
+"""The newest migration shipped with this package (a test checks it against Alembic's head).
+Kept as a constant so that opening the registry does not have to import Alembic."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
@@ -135,6 +138,43 @@ def current_revision(url: str | URL) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database behind ``engine``, without importing Alembic."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def open_registry(url: str | URL) -> sessionmaker[Session]:
+    """A session factory on the registry at ``url``, checked to be at :data:`SCHEMA_REVISION`.
+
+    Raises:
+        DatabaseError: unreachable, not initialised, or at another schema revision.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    shown = _url(url).render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        revision = schema_revision(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DatabaseError(f"cannot open the registry at {shown}: {detail}") from exc
+    if revision != SCHEMA_REVISION:
+        engine.dispose()
+        if revision is None:
+            raise DatabaseError(
+                f"the registry at {shown} is not initialised: run `relitigate init`"
+            )
+        raise DatabaseError(
+            f"the registry at {shown} is at schema {revision}, this relitigate needs "
+            f"{SCHEMA_REVISION}: run `relitigate init` to upgrade it"
+        )
+    return session_factory(engine)
 
 
 def head_revision() -> str | None:

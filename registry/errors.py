@@ -6,6 +6,7 @@ Exception tree::
         InputError            bad input in a file; carries path, line and field
             WorkloadFileError     relitigate.yaml
             EvalSetError          an eval set file (JSONL, CSV, Parquet)
+        InvalidValueError     a value passed in is malformed (e.g. a quarter that is not YYYYQn)
         NotFoundError         a named workload, eval set, run or decision does not exist
         ConflictError         a unique key is already taken (e.g. a decision exists)
         DatabaseError         the database URL is wrong, unreachable or not initialised
@@ -54,6 +55,10 @@ class WorkloadFileError(InputError):
 
 class EvalSetError(InputError):
     """An eval set file is malformed."""
+
+
+class InvalidValueError(RegistryError):
+    """A value handed to a repository function is malformed."""
 
 
 class NotFoundError(RegistryError):

@@ -245,6 +245,8 @@ class Candidate(TimestampMixin, Base):
     """``{"input_per_mtok", "output_per_mtok"}`` or ``{"gpu_hourly_usd", "gpus"}``."""
     serving: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """Self-hosted runners: command template, model path, adapter, batch size, ..."""
+    limits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    """Pacing overrides: ``concurrency``, ``rpm``, ``tpm``, ``timeout_s``, ``max_attempts``."""
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     workload: Mapped[Workload] = relationship(back_populates="candidates")

@@ -1,9 +1,315 @@
-"""Registry commands: init, sync, workloads, workload, evalset. Filled in by the foundation."""
+"""Registry commands: ``init``, ``sync``, ``workloads``, ``workload``, ``evalset import|show``.
+
+SQLAlchemy, pandas and the registry are imported inside the command bodies so that
+``relitigate --help`` stays fast; litellm and Prefect are never imported here. Every write
+runs in one transaction: an error leaves the registry as it was.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _url() -> str:
+    from relitigate.settings import load_settings
+
+    return load_settings().resolved_database_url()
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid URL>"
+
+
+def _open_registry() -> sessionmaker[Session]:
+    """A session factory on an initialised, up-to-date registry."""
+    from registry.db import open_registry
+
+    return open_registry(_url())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def init() -> None:
+    """Create the registry, or upgrade it to the newest schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import current_revision, upgrade_to_head
+    from registry.errors import DatabaseError
+
+    url = _url()
+    shown = _display_url(url)
+    try:
+        before = current_revision(url)
+        upgrade_to_head(url)
+        after = current_revision(url)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"cannot initialise the registry at {shown}: {_first_line(exc)}"
+        ) from exc
+    if before == after:
+        typer.echo(f"registry at {shown} is up to date (schema {after})")
+    elif before is None:
+        typer.echo(f"created registry at {shown} (schema {after})")
+    else:
+        typer.echo(f"upgraded registry at {shown} from schema {before} to {after}")
+
+
+def sync(
+    file: Annotated[Path, typer.Argument(help="The workloads file (relitigate.yaml).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Apply a workloads file to the registry (idempotent; removed workloads are archived)."""
+    from registry.sync import sync_workloads
+
+    factory = _open_registry()
+    with factory.begin() as session:
+        report = sync_workloads(session, file)
+    if as_json:
+        _print_json(
+            {
+                "created": list(report.created),
+                "updated": list(report.updated),
+                "unchanged": list(report.unchanged),
+                "archived": list(report.archived),
+                "eval_set_versions_created": list(report.eval_set_versions_created),
+                "counts": report.counts(),
+            }
+        )
+        return
+    counts = report.counts()
+    typer.echo(
+        f"synced {file}: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {counts['archived']} archived"
+        + (
+            f"; new eval-set versions: {', '.join(report.eval_set_versions_created)}"
+            if report.eval_set_versions_created
+            else ""
+        )
+    )
+
+
+def workloads(
+    as_json: JsonOption = False,
+    include_archived: Annotated[
+        bool, typer.Option("--all", help="Include archived workloads.")
+    ] = False,
+) -> None:
+    """List the workloads in the registry."""
+    from registry.queries import list_workloads, workload_summary
+
+    factory = _open_registry()
+    with factory() as session:
+        rows = [
+            workload_summary(session, w)
+            for w in list_workloads(session, include_archived=include_archived)
+        ]
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="workloads")
+    for column in ("name", "case", "volume/day", "fine-tune", "buy", "eval set", "items"):
+        table.add_column(column)
+    for row in rows:
+        name = row["name"] + (" (archived)" if row["archived_at"] else "")
+        eval_set = row["eval_set"]
+        table.add_row(
+            name,
+            row["case"],
+            f"{row['volume_per_day']:,}",
+            row["fine_tune"] or "-",
+            ", ".join(row["buy"]) or "-",
+            f"{eval_set['name']} v{eval_set['version']}" if eval_set["name"] else "-",
+            str(eval_set["items"] or "-"),
+        )
+    Console().print(table)
+    if not rows:
+        typer.echo("no workloads: declare them in relitigate.yaml and run `relitigate sync`")
+
+
+def workload(
+    name: Annotated[str, typer.Argument(help="Workload name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one workload with its candidates, thresholds and eval set."""
+    from registry.queries import get_workload, workload_summary
+
+    factory = _open_registry()
+    with factory() as session:
+        data = workload_summary(
+            session, get_workload(session, name, include_archived=True), detail=True
+        )
+    if as_json:
+        _print_json(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    status = f"archived {data['archived_at']}" if data["archived_at"] else "active"
+    console.print(f"[bold]{data['name']}[/bold] ({data['case']}, {status})")
+    if data["description"]:
+        console.print(data["description"])
+    owner = data["owner"]
+    console.print(
+        "owner: "
+        + ", ".join(f"{k}={v}" for k, v in owner.items() if v)
+        + f"; volume/day {data['volume_per_day']:,}; fixed costs "
+        f"${data['fixed_costs_monthly_usd']:,.0f}/month; adopted {data['adopted_quarter'] or '-'}"
+    )
+    eval_set = data["eval_set"]
+    console.print(
+        f"eval set: {eval_set['name']} v{eval_set['version']} ({eval_set['items']} items, "
+        f"sha256 {str(eval_set['content_hash'])[:12]}); scorer {data['scorer']}"
+    )
+    console.print(f"threshold overrides: {data['thresholds'] or 'none'}")
+    table = Table(title="candidates")
+    for column in ("name", "role", "runner", "route", "api_base", "pricing", "status"):
+        table.add_column(column)
+    for c in data["candidates"]:
+        table.add_row(
+            c["name"],
+            c["role"],
+            c["runner"],
+            c["route"],
+            c["api_base"] or "-",
+            _pricing_text(c["pricing"]),
+            "archived" if c["archived_at"] else "active",
+        )
+    console.print(table)
+
+
+def _pricing_text(pricing: dict[str, Any]) -> str:
+    if "gpu_hourly_usd" in pricing:
+        return f"${pricing['gpu_hourly_usd']}/GPU-h x{pricing.get('gpus', 1)}"
+    if "input_per_mtok" in pricing:
+        return f"${pricing['input_per_mtok']} in / ${pricing['output_per_mtok']} out per Mtok"
+    return "litellm cost map"
+
+
+evalset_app = typer.Typer(help="Import and inspect eval sets.", no_args_is_help=True)
+
+
+@evalset_app.command("import")
+def evalset_import(
+    file: Annotated[Path, typer.Argument(help="A .jsonl, .csv or .parquet eval set.")],
+    name: Annotated[str, typer.Option("--name", help="Eval-set name in the registry.")],
+    format: Annotated[
+        str | None, typer.Option("--format", help="jsonl, csv or parquet (default: suffix).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import an eval set file as a new version (identical content: the same version)."""
+    from registry.evalsets import import_eval_set
+
+    factory = _open_registry()
+    with factory.begin() as session:
+        imported = import_eval_set(session, name=name, path=file, format=format)
+    if as_json:
+        _print_json(
+            {
+                "name": imported.eval_set_name,
+                "version": imported.version,
+                "content_hash": imported.content_hash,
+                "items": imported.item_count,
+                "created": imported.created,
+            }
+        )
+        return
+    verb = "imported" if imported.created else "unchanged:"
+    typer.echo(
+        f"{verb} {imported.eval_set_name} v{imported.version} ({imported.item_count} items, "
+        f"sha256 {imported.content_hash[:12]})"
+    )
+
+
+@evalset_app.command("show")
+def evalset_show(
+    name: Annotated[str, typer.Argument(help="Eval-set name.")],
+    as_json: JsonOption = False,
+    items: Annotated[int, typer.Option("--items", help="Show the first N items.")] = 0,
+) -> None:
+    """Show an eval set's versions (and optionally its newest version's first items)."""
+    from registry.evalsets import get_eval_set, list_versions, version_items
+
+    factory = _open_registry()
+    with factory() as session:
+        eval_set = get_eval_set(session, name)
+        versions: list[dict[str, Any]] = [
+            {
+                "version": v.version,
+                "content_hash": v.content_hash,
+                "items": v.item_count,
+                "source_path": v.source_path,
+                "created_at": v.created_at.isoformat(),
+            }
+            for v in list_versions(session, eval_set.id)
+        ]
+        sample: list[dict[str, Any]] = []
+        if items > 0 and versions:
+            newest = list_versions(session, eval_set.id)[-1]
+            sample = [
+                {
+                    "id": i.item_key,
+                    "input": i.input,
+                    "target": i.target,
+                    "metadata": i.item_metadata,
+                }
+                for i in version_items(session, newest.id)[:items]
+            ]
+    data: dict[str, Any] = {"name": eval_set.name, "versions": versions}
+    if items > 0:
+        data["items"] = sample
+    if as_json:
+        _print_json(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"eval set {eval_set.name}")
+    for column in ("version", "items", "sha256", "source", "created"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            str(v["version"]),
+            str(v["items"]),
+            v["content_hash"][:12],
+            v["source_path"],
+            v["created_at"][:19],
+        )
+    console = Console()
+    console.print(table)
+    for item in sample:
+        console.print_json(json.dumps(item, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:
     """Attach the registry commands to ``app``."""
+    app.command()(init)
+    app.command()(sync)
+    app.command()(workloads)
+    app.command()(workload)
+    app.add_typer(evalset_app, name="evalset")

@@ -1,0 +1,219 @@
+"""``relitigate sync``: upsert the workloads file into the registry.
+
+Everything is validated first (the file and every eval set it names), then written in the
+caller's transaction: a bad file or eval set leaves the registry unchanged. Idempotent: each
+workload carries a ``config_hash`` over its declaration and its eval set's content, so a second
+sync of the same file writes nothing. Workloads (and candidates) missing from the file are
+archived (``archived_at`` set), never deleted; declaring them again restores them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.errors import WorkloadFileError
+from registry.evalsets import ParsedEvalSet, read_eval_set, store_eval_set
+from registry.models import Candidate, CandidateRole, Workload, utcnow
+from registry.workload_file import CandidateSpec, WorkloadSpec, load_workload_file
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What a sync did, by workload name."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    archived: tuple[str, ...]
+    eval_set_versions_created: tuple[str, ...]
+    """``name@version`` of each eval-set version this sync stored."""
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sync wrote anything."""
+        return bool(self.created or self.updated or self.archived or self.eval_set_versions_created)
+
+    def counts(self) -> dict[str, int]:
+        """Counts per outcome."""
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "archived": len(self.archived),
+            "eval_set_versions_created": len(self.eval_set_versions_created),
+        }
+
+
+def _canonical_hash(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _eval_set_name(spec: WorkloadSpec) -> str:
+    return spec.eval_set.name or spec.name
+
+
+def _read_eval_sets(workload_file: Path, specs: list[WorkloadSpec]) -> dict[str, ParsedEvalSet]:
+    """Read every eval set the file names; one name must mean one content."""
+    base = workload_file.parent
+    parsed: dict[str, ParsedEvalSet] = {}
+    for spec in specs:
+        name = _eval_set_name(spec)
+        path = Path(spec.eval_set.path)
+        resolved = path if path.is_absolute() else base / path
+        current = read_eval_set(resolved, format=spec.eval_set.format)
+        earlier = parsed.get(name)
+        if earlier is not None and earlier.content_hash != current.content_hash:
+            raise WorkloadFileError(
+                f"eval set name {name!r} is given two different files "
+                f"({earlier.path} and {current.path}): name them apart",
+                path=workload_file,
+                field=f"workloads[{spec.name}].eval_set.name",
+            )
+        parsed[name] = current
+    return parsed
+
+
+def _candidate_values(spec: CandidateSpec, role: CandidateRole) -> dict[str, Any]:
+    return {
+        "role": role,
+        "runner": spec.runner,
+        "route": spec.route,
+        "api_base": spec.api_base,
+        "api_key_env": spec.api_key_env,
+        "prompt": spec.prompt.model_dump(mode="json"),
+        "params": dict(spec.params),
+        "pricing": spec.pricing.model_dump(mode="json", exclude_none=True) if spec.pricing else {},
+        "serving": dict(spec.serving),
+        "limits": spec.limits.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def _workload_values(spec: WorkloadSpec) -> dict[str, Any]:
+    return {
+        "description": spec.description,
+        "owner_email": spec.owner.email,
+        "owner_slack_user": spec.owner.slack_user,
+        "slack_channel": spec.owner.slack_channel,
+        "case": spec.case,
+        "volume_per_day": spec.volume_per_day,
+        "fixed_costs_monthly_usd": spec.fixed_costs_monthly_usd,
+        "training_examples": spec.training_examples,
+        "task_stable": spec.task_stable,
+        "domain_stable": spec.domain_stable,
+        "adopted_quarter": spec.adopted,
+        "thresholds": spec.threshold_overrides(),
+        "scorer": spec.eval_set.scorer.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def _sync_candidates(session: Session, workload: Workload, spec: WorkloadSpec) -> None:
+    declared = {spec.fine_tune.name: _candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE)}
+    for buy in spec.buy:
+        declared[buy.name] = _candidate_values(buy, CandidateRole.BUY)
+    existing = {
+        c.name: c
+        for c in session.scalars(select(Candidate).where(Candidate.workload_id == workload.id))
+    }
+    for name, values in declared.items():
+        candidate = existing.get(name)
+        if candidate is None:
+            session.add(Candidate(workload_id=workload.id, name=name, **values))
+            continue
+        for key, value in values.items():
+            if getattr(candidate, key) != value:
+                setattr(candidate, key, value)
+        if candidate.archived_at is not None:
+            candidate.archived_at = None
+    now = utcnow()
+    for name, candidate in existing.items():
+        if name not in declared and candidate.archived_at is None:
+            candidate.archived_at = now
+
+
+def sync_workloads(session: Session, file_path: str | Path) -> SyncReport:
+    """Upsert every workload of ``file_path`` (and its eval set) into the registry.
+
+    Args:
+        session: the caller's session; this function never commits.
+        file_path: the ``relitigate.yaml`` to apply.
+
+    Returns:
+        What was created, updated, left unchanged and archived.
+
+    Raises:
+        WorkloadFileError: the file is invalid (file, line and field in the message).
+        EvalSetError: an eval set it names is invalid.
+    """
+    file_path = Path(file_path)
+    declaration = load_workload_file(file_path)
+    parsed_sets = _read_eval_sets(file_path, declaration.workloads)
+
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    versions_created: list[str] = []
+    stored = {}
+    for name, parsed in parsed_sets.items():
+        imported = store_eval_set(session, name=name, parsed=parsed)
+        stored[name] = imported
+        if imported.created:
+            versions_created.append(f"{name}@{imported.version}")
+
+    existing = {w.name: w for w in session.scalars(select(Workload))}
+    for spec in declaration.workloads:
+        imported = stored[_eval_set_name(spec)]
+        config_hash = _canonical_hash(
+            {
+                "workload": spec.model_dump(mode="json"),
+                "eval_set": {"name": imported.eval_set_name, "hash": imported.content_hash},
+            }
+        )
+        workload = existing.get(spec.name)
+        if (
+            workload is not None
+            and workload.config_hash == config_hash
+            and workload.archived_at is None
+        ):
+            unchanged.append(spec.name)
+            continue
+        values = _workload_values(spec) | {
+            "eval_set_id": imported.eval_set_id,
+            "eval_set_version_id": imported.version_id,
+            "config_hash": config_hash,
+            "archived_at": None,
+        }
+        if workload is None:
+            workload = Workload(name=spec.name, **values)
+            session.add(workload)
+            session.flush()
+            created.append(spec.name)
+        else:
+            for key, value in values.items():
+                if getattr(workload, key) != value:
+                    setattr(workload, key, value)
+            updated.append(spec.name)
+        _sync_candidates(session, workload, spec)
+
+    declared = {spec.name for spec in declaration.workloads}
+    archived: list[str] = []
+    now = utcnow()
+    for name, workload in sorted(existing.items()):
+        if name not in declared and workload.archived_at is None:
+            workload.archived_at = now
+            archived.append(name)
+    session.flush()
+    return SyncReport(
+        created=tuple(created),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        archived=tuple(archived),
+        eval_set_versions_created=tuple(versions_created),
+    )
