@@ -214,11 +214,49 @@ def test_cuda_requested_without_cuda(tiny_model_dir: Path) -> None:
         load_model(ServingConfig(model=str(tiny_model_dir), device="cuda"), candidate="ft")
 
 
-def test_package_imports_without_the_gpu_stack() -> None:
-    code = (
-        "import sys, tasks.gpu, tasks.gpu.serving, tasks.gpu.inprocess, tasks.gpu.throughput, "
-        "tasks.gpu.tiny\n"
-        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\n"
-        "assert not heavy, heavy"
-    )
+def test_package_works_without_the_gpu_extra() -> None:
+    """With torch, transformers and peft unimportable, the package imports and says why."""
+    code = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'transformers', 'peft'):
+            raise ImportError(f'blocked {name}')
+sys.meta_path.insert(0, Block())
+import tasks.gpu, tasks.gpu.serving, tasks.gpu.inprocess, tasks.gpu.runners, tasks.gpu.tiny
+from tasks.gpu.config import ServingConfig
+from tasks.gpu.errors import GpuExtraMissingError
+from tasks.gpu.inprocess import load_model
+try:
+    load_model(ServingConfig(model='/m'), candidate='c')
+except GpuExtraMissingError as exc:
+    assert "relitigate[gpu]" in str(exc), exc
+else:
+    raise AssertionError('no error')
+assert not [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]
+"""
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+async def test_run_self_hosted_dispatches_transformers(
+    tiny_model_dir: Path, sink: CollectingSink
+) -> None:
+    from tasks.gpu.runners import run_self_hosted
+
+    run = await run_self_hosted(
+        "transformers", _spec(), {"model": str(tiny_model_dir), "batch_size": 4},
+        ticket_items(4), scorer=exact_scorer(), sink=sink,
+    )  # fmt: skip
+    assert run.summary.items_done == 4 and run.server_log is None
+    assert run.throughput.cost_per_call_usd == run.summary.gpu_cost_per_call_usd
+
+
+async def test_run_self_hosted_rejects_bad_settings_before_anything(sink: CollectingSink) -> None:
+    from tasks.gpu.runners import run_self_hosted
+
+    with pytest.raises(ServingConfigError, match="runner 'api' is not self-hosted"):
+        await run_self_hosted("api", _spec(), {"model": "m"}, [], scorer=exact_scorer(), sink=sink)
+    with pytest.raises(ServingConfigError, match="batch_sise"):
+        await run_self_hosted(
+            "vllm", _spec(), {"model": "m", "batch_sise": 8}, [], scorer=exact_scorer(), sink=sink
+        )

@@ -249,3 +249,17 @@ async def test_whole_process_group_is_stopped(sim_files: tuple[Path, Path], tmp_
         child = int(re.search(r"child (\d+)", served.server.log_tail()).group(1))  # type: ignore[union-attr]
         assert child != pid and os.getpgid(child) == pid
     assert _gone(pid)
+
+
+async def test_run_self_hosted_dispatches_vllm(
+    sim_files: tuple[Path, Path], tmp_path: Path, sink: CollectingSink
+) -> None:
+    from tasks.gpu.runners import run_self_hosted
+
+    config = _sim_config(sim_files)
+    run = await run_self_hosted(
+        "vllm", _spec(), config.model_dump(), ticket_items(8), scorer=exact_scorer(),
+        sink=sink, log_dir=tmp_path,
+    )  # fmt: skip
+    assert run.summary.items_done == 8 and run.server_log is not None
+    assert run.server_log.exists() and run.server_log.parent == tmp_path
