@@ -1,9 +1,14 @@
 """GPU worker runners for self-hosted candidates (runner ``vllm`` or ``transformers``).
 
-- :mod:`tasks.gpu.serving`: start the candidate's model server (vLLM, SGLang, TGI...), hand
-  its route to the engine's API runner, stop it and its process group.
+- :mod:`tasks.gpu.runners`: :func:`~tasks.gpu.runners.run_self_hosted`, one entry point
+  for either runner.
+- :mod:`tasks.gpu.serving`: start the candidate's model server (vLLM, SGLang, TGI... from a
+  command template), hand its route to the engine's API runner, stop it and its process
+  group; a server that dies mid-run is a :class:`~tasks.gpu.errors.ServerDiedError`.
 - :mod:`tasks.gpu.inprocess`: batched generation with Hugging Face transformers (+ peft).
 - :mod:`tasks.gpu.throughput`: items/s, output tokens/s and GPU-hour cost per call (pure).
+- :mod:`tasks.gpu.config`: the ``serving`` settings a workload file declares.
+- :mod:`tasks.gpu.tiny`: a tiny model built offline, for tests, benchmarks and the demo.
 
 Importing this package never imports torch, transformers or peft: the in-process runner
 imports them when it loads a model, so the base install works without the GPU extra.
