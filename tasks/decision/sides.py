@@ -61,9 +61,8 @@ def summarize(side: SideResults, *, alpha: float) -> SideSummary:
     n_passed = int(np.count_nonzero(side.passed & ~side.errored))
     completed = side.latency_ms[~side.errored]
     completed = completed[np.isfinite(completed)]
-    p50 = p95 = None
-    if completed.size:
-        p50, p95 = (float(x) for x in np.percentile(completed, [50.0, 95.0]))
+    ordered = np.sort(completed)
+    p50, p95 = _percentile(ordered, 50.0), _percentile(ordered, 95.0)
     spent = total_cost(side)
     quality = mean_interval(low, alpha=alpha)
     return SideSummary(
@@ -88,6 +87,16 @@ def summarize(side: SideResults, *, alpha: float) -> SideSummary:
         pricing=dict(side.pricing),
         throughput=side.throughput,
     )
+
+
+def _percentile(ordered: FloatArray, q: float) -> float | None:
+    """numpy's default (linear) percentile of already sorted values; None when empty."""
+    if ordered.size == 0:
+        return None
+    position = q / 100.0 * (ordered.size - 1)
+    below = int(position)
+    above = min(below + 1, ordered.size - 1)
+    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
 
 
 def align(fine_tune: SideResults, other: SideResults) -> SideResults:

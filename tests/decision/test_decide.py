@@ -3,6 +3,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tasks.decision import (
@@ -171,3 +172,15 @@ def test_history_point_round_trip_feeds_next_quarter() -> None:
         inputs(ft, buy, quarter="2027Q1", history=[point]), rng_seed=7, today=date(2027, 2, 1)
     )
     assert [p.quarter for p in nxt.history] == ["2026Q4"]
+
+
+def test_latency_percentiles_match_numpy_and_skip_errored_calls() -> None:
+    ft = side("ft", "fine_tune", binary(200, 200))
+    lat = np.arange(200, dtype=float) * 3.0
+    buy = replace(
+        side("buy", "buy", binary(200, 200), errored=[i >= 190 for i in range(200)]),
+        latency_ms=lat,
+    )
+    o = decide(inputs(ft, buy), rng_seed=1, today=TODAY)
+    assert o.buy.latency_p50_ms == pytest.approx(np.percentile(lat[:190], 50))
+    assert o.buy.latency_p95_ms == pytest.approx(np.percentile(lat[:190], 95))
