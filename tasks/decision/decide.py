@@ -45,6 +45,9 @@ def decide(inputs: DecisionInputs, *, rng_seed: int, today: date) -> DecisionOut
         inputs: the workload's policy, this quarter's results of the fine-tune and of every
             buy alternative (same eval items), and the past decisions.
         rng_seed: seeds the paired bootstrap; the same inputs and seed give the same outcome.
+            Pass one seed for every workload of a run (the flow's run seed, recorded in
+            each decision): the resample counts for an item count are then drawn once and
+            reused, which makes a bulk run about 20x faster than a seed per workload.
         today: the date the decision is taken (for the memo and the next review date).
 
     Raises:
