@@ -129,7 +129,9 @@ def best_buy_index(summaries: Sequence[SideSummary], *, max_error_rate: float) -
 
     Only buys whose own error rate is within the limit compete (a flaky buy's low score is
     an outage, not its quality); when none is, all compete and the verdict is inconclusive
-    anyway. Remaining ties go to the earlier buy in the list.
+    anyway. Remaining ties go to the earlier buy in the list. Note: errors on a buy can change
+    which buy is chosen, so the "more errors never move toward retire" invariant is stated
+    (and tested) for a given buy alternative.
     """
     eligible = [i for i, s in enumerate(summaries) if s.error_rate <= max_error_rate]
     pool = eligible or list(range(len(summaries)))

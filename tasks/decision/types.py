@@ -150,19 +150,19 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         checks = {
-            "quality_ratio_min": self.quality_ratio_min > 0.0,
-            "min_items": self.min_items >= 1,
-            "max_error_rate": 0.0 <= self.max_error_rate < 1.0,
-            "alpha": 0.0 < self.alpha < 1.0,
-            "warning_horizon_quarters": self.warning_horizon_quarters >= 0,
-            "min_trend_points": self.min_trend_points >= 2,
-            "max_interval_width": self.max_interval_width > 0.0,
-            "bootstrap_resamples": self.bootstrap_resamples >= 100,
+            "quality_ratio_min": (self.quality_ratio_min > 0.0, "a ratio > 0, e.g. 0.95"),
+            "min_items": (self.min_items >= 1, "an item count >= 1"),
+            "max_error_rate": (0.0 <= self.max_error_rate < 1.0, "a share in [0, 1)"),
+            "alpha": (0.0 < self.alpha < 1.0, "a level in (0, 1), e.g. 0.05"),
+            "warning_horizon_quarters": (self.warning_horizon_quarters >= 0, "quarters >= 0"),
+            "min_trend_points": (self.min_trend_points >= 2, "at least 2 quarters"),
+            "max_interval_width": (self.max_interval_width > 0.0, "a width > 0"),
+            "bootstrap_resamples": (self.bootstrap_resamples >= 100, "at least 100"),
         }
-        for name, ok in checks.items():
+        for name, (ok, expected) in checks.items():
             if not ok:
                 raise InvalidInputsError(
-                    field=f"thresholds.{name}", value=getattr(self, name), expected="see docs"
+                    field=f"thresholds.{name}", value=getattr(self, name), expected=expected
                 )
 
 

@@ -136,9 +136,14 @@ def recommended_action(
     if verdict == "keep":
         return f"Keep {fine_tune} in production; the next review is on {next_review}."
     if verdict == "watch":
+        why = (
+            "the advantage is projected to erode within the warning horizon"
+            if rule == 7
+            else "resolve the borderline or missing evidence"
+        )
         return (
             f"Keep {fine_tune} for now but prepare the switch to {buy} ({buy_route}): "
-            f"check the borderline evidence before the next review on {next_review}."
+            f"{why} before the next review on {next_review}."
         )
     if verdict == "retire":
         money = (

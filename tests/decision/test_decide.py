@@ -184,3 +184,13 @@ def test_latency_percentiles_match_numpy_and_skip_errored_calls() -> None:
     o = decide(inputs(ft, buy), rng_seed=1, today=TODAY)
     assert o.buy.latency_p50_ms == pytest.approx(np.percentile(lat[:190], 50))
     assert o.buy.latency_p95_ms == pytest.approx(np.percentile(lat[:190], 95))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("alpha", 1.5), ("min_items", 0), ("max_error_rate", 1.0), ("bootstrap_resamples", 10)],
+)
+def test_bad_thresholds_raise_naming_the_field(field: str, value: float) -> None:
+    with pytest.raises(InvalidInputsError) as info:
+        policy(**{field: value})
+    assert f"thresholds.{field}" in str(info.value)
