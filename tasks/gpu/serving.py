@@ -333,7 +333,9 @@ class ServedModel:
             # Cancelled by the watcher, or finished against a server that had gone away
             # (its last items would be connection errors): either way the server died.
             exc = None if task.cancelled() else task.exception()
-            raise self.died_error() from exc
+            died = self.died_error()
+            died.summary = getattr(exc, "summary", None)  # what the runner had done, if known
+            raise died from exc
         exc = task.exception()
         if exc is not None:
             raise exc
