@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -40,10 +41,12 @@ class ServingConfig(BaseModel):
     """Local folder of the weights, or a model id already in the local cache (never fetched)."""
     adapter: str | None = None
     """Local folder of a LoRA adapter (peft format) to apply, if any."""
-    adapter_name: str = "adapter"
-    """Name the served adapter answers to (vLLM ``--lora-modules NAME=PATH``)."""
+    adapter_name: str | None = None
+    """Name the served adapter answers to (vLLM ``--lora-modules NAME=PATH``); default: the
+    route's model name, else the candidate name. The route then targets the adapter."""
     served_model_name: str | None = None
-    """Model name on the server; default: the route's model name, else the candidate name."""
+    """The base model's name on the server; default: the route's model name, else the
+    candidate name (with an adapter: that name + ``-base``)."""
     command: str = DEFAULT_COMMAND
     """Served runner: the server's command line (vLLM by default; SGLang or TGI by another)."""
     adapter_args: str = DEFAULT_ADAPTER_ARGS
@@ -113,19 +116,35 @@ def parse_serving(candidate: str, raw: Mapping[str, Any]) -> ServingConfig:
         raise ServingConfigError(candidate=candidate, problem=problems) from exc
 
 
-def served_model_name(config: ServingConfig, *, candidate: str, route: str | None) -> str:
-    """The base model's name on the server.
+@dataclass(frozen=True, slots=True)
+class ServedNames:
+    """The names a server answers to."""
 
-    Explicit ``served_model_name``, else the model part of a ``hosted_vllm/`` or ``openai/``
-    route, else the candidate's name.
+    base: str
+    """The base model (``{served_model_name}``)."""
+    route_model: str
+    """What requests ask for: the adapter's name when there is one, else ``base``."""
+    adapter: str | None
+    """The adapter's name (``{adapter_name}``), if an adapter is declared."""
+
+
+def served_names(config: ServingConfig, *, candidate: str, route: str | None) -> ServedNames:
+    """Resolve the served names from the settings, the candidate's route and its name.
+
+    The route's model part (``hosted_vllm/<name>`` or ``openai/<name>``), else the candidate
+    name, is what requests ask for: the adapter when one is declared, else the base model.
     """
-    if config.served_model_name:
-        return config.served_model_name
+    default = candidate
     if route:
         prefix, _, rest = route.partition("/")
         if prefix in ("hosted_vllm", "openai") and rest:
-            return rest
-    return candidate
+            default = rest
+    if not config.adapter:
+        base = config.served_model_name or default
+        return ServedNames(base=base, route_model=base, adapter=None)
+    adapter = config.adapter_name or default
+    base = config.served_model_name or f"{adapter}-base"
+    return ServedNames(base=base, route_model=adapter, adapter=adapter)
 
 
 def python_executable() -> str:

@@ -41,11 +41,7 @@ from tasks.evaluation.types import (
     RunSummary,
     Scorer,
 )
-from tasks.gpu.config import (
-    ServingConfig,
-    python_executable,
-    served_model_name,
-)
+from tasks.gpu.config import ServedNames, ServingConfig, python_executable, served_names
 from tasks.gpu.errors import ServerDiedError, ServerStartError
 from tasks.gpu.hardware import server_hardware
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
@@ -58,7 +54,7 @@ DEFAULT_SERVER_ENV: Mapping[str, str] = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OF
 
 
 def build_command(
-    config: ServingConfig, *, served_name: str, port: int, python: str | None = None
+    config: ServingConfig, *, names: ServedNames, port: int, python: str | None = None
 ) -> list[str]:
     """The server's argv: ``command``, then ``adapter_args`` (if an adapter), then extras.
 
@@ -70,9 +66,9 @@ def build_command(
         "model": config.model,
         "host": config.host,
         "port": str(port),
-        "served_model_name": served_name,
+        "served_model_name": names.base,
         "adapter": config.adapter or "",
-        "adapter_name": config.adapter_name,
+        "adapter_name": names.adapter or "",
         "batch_size": str(config.batch_size),
     }
     argv = [part.format(**values) for part in shlex.split(config.command)]
@@ -371,10 +367,10 @@ async def serve_model(
     Raises:
         ServerStartError: the server did not start (log tail in the message).
     """
-    base_name = served_model_name(config, candidate=candidate, route=route)
-    route_model = config.adapter_name if config.adapter else base_name
+    names = served_names(config, candidate=candidate, route=route)
+    route_model = names.route_model
     port = port or free_port(config.host)
-    argv = build_command(config, served_name=base_name, port=port)
+    argv = build_command(config, names=names, port=port)
     folder = log_dir or Path(tempfile.mkdtemp(prefix="relitigate-server-"))
     log_path = folder / f"{_safe(candidate)}-{port}.log"
     started = time.monotonic()

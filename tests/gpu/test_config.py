@@ -6,14 +6,16 @@ import sys
 
 import pytest
 
-from tasks.gpu.config import ServingConfig, parse_serving, served_model_name
+from tasks.gpu.config import ServedNames, ServingConfig, parse_serving, served_names
 from tasks.gpu.errors import ServingConfigError
 from tasks.gpu.serving import build_command
 
 
 def test_default_command_is_vllm_on_loopback() -> None:
     config = ServingConfig(model="/models/triage ft")
-    argv = build_command(config, served_name="triage-ft", port=8123)
+    argv = build_command(
+        config, names=served_names(config, candidate="triage-ft", route=None), port=8123
+    )
     assert argv == [
         "vllm", "serve", "/models/triage ft", "--host", "127.0.0.1", "--port", "8123",
         "--served-model-name", "triage-ft",
@@ -28,7 +30,7 @@ def test_adapter_and_extra_args() -> None:
         extra_args=["--max-num-seqs", "{batch_size}", "--gpu-memory-utilization", "0.9"],
         batch_size=64,
     )
-    argv = build_command(config, served_name="base", port=9000)
+    argv = build_command(config, names=served_names(config, candidate="c", route=None), port=9000)
     tail = argv[argv.index("--enable-lora") :]
     assert tail == [
         "--enable-lora", "--lora-modules", "ticket-v3=/adapters/ticket v3",
@@ -43,7 +45,7 @@ def test_other_servers_by_template() -> None:
         "--served-model-name {served_model_name}",
         route_prefix="openai",
     )
-    argv = build_command(sglang, served_name="ft", port=30000)
+    argv = build_command(sglang, names=served_names(sglang, candidate="ft", route=None), port=30000)
     assert argv[:3] == [sys.executable, "-m", "sglang.launch_server"] and "30000" in argv
 
 
@@ -68,7 +70,10 @@ def test_bad_settings_name_candidate_and_field(raw: dict[str, object], problem: 
 
 def test_literal_braces() -> None:
     config = parse_serving("c", {"model": "m", "extra_args": ['--json={{"a": 1}}']})
-    assert build_command(config, served_name="s", port=1)[-1] == '--json={"a": 1}'
+    assert (
+        build_command(config, names=served_names(config, candidate="s", route=None), port=1)[-1]
+        == '--json={"a": 1}'
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,6 +86,32 @@ def test_literal_braces() -> None:
         (None, None, "cand"),
     ],
 )
-def test_served_model_name(explicit: str | None, route: str | None, expected: str) -> None:
+def test_served_names_without_adapter(
+    explicit: str | None, route: str | None, expected: str
+) -> None:
     config = ServingConfig(model="m", served_model_name=explicit)
-    assert served_model_name(config, candidate="cand", route=route) == expected
+    assert served_names(config, candidate="cand", route=route) == ServedNames(
+        base=expected, route_model=expected, adapter=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("adapter_name", "base", "expected"),
+    [
+        (None, None, ServedNames(base="legal-ft-v2-base", route_model="legal-ft-v2",
+                                 adapter="legal-ft-v2")),
+        ("legal", "llama-8b", ServedNames(base="llama-8b", route_model="legal", adapter="legal")),
+    ],
+)  # fmt: skip
+def test_served_names_with_adapter(
+    adapter_name: str | None, base: str | None, expected: ServedNames
+) -> None:
+    config = ServingConfig(
+        model="/models/base", adapter="/a", adapter_name=adapter_name, served_model_name=base
+    )
+    names = served_names(config, candidate="c", route="hosted_vllm/legal-ft-v2")
+    assert names == expected
+    argv = build_command(config, names=names, port=1)
+    assert f"{expected.adapter}=/a" in argv and argv[argv.index("--served-model-name") + 1] == (
+        expected.base
+    )
