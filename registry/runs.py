@@ -159,10 +159,14 @@ def finished_item_keys(session: Session, run_id: int) -> set[str]:
 
 
 def _row_values(row: ItemResultRow | Mapping[str, Any]) -> dict[str, Any]:
-    values = dict(row) if isinstance(row, Mapping) else {f: getattr(row, f) for f in _FIELDS}
-    unknown = set(values) - set(_FIELDS)
-    if unknown:
-        raise InvalidValueError(f"unknown item result field(s) {sorted(unknown)}")
+    if isinstance(row, Mapping):
+        unknown = set(row) - set(_FIELDS)
+        if unknown:
+            raise InvalidValueError(f"unknown item result field(s) {sorted(unknown)}")
+        if "item_key" not in row:
+            raise InvalidValueError("an item result needs item_key")
+        row = ItemResultRow(**row)
+    values = {f: getattr(row, f) for f in _FIELDS}
     if not values.get("item_key"):
         raise InvalidValueError("an item result needs item_key")
     for money in ("cost_usd", "judge_cost_usd"):
@@ -220,7 +224,7 @@ def write_item_results(
                 EvalItem.version_id == run.eval_set_version_id,
                 EvalItem.item_key.in_(list(by_key)),
             )
-        ).tuples()
+        ).all()
     )
     missing = [key for key in by_key if key not in ids]
     if missing:
@@ -299,7 +303,7 @@ def load_run_results(session: Session, run_id: int) -> list[RunItemResult]:
         .order_by(EvalItem.position)
     )
     results: list[RunItemResult] = []
-    for item, result in session.execute(query).tuples():
+    for item, result in session.execute(query).all():
         results.append(
             RunItemResult(
                 item_id=item.id,

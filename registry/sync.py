@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from registry.errors import WorkloadFileError
 from registry.evalsets import ParsedEvalSet, read_eval_set, store_eval_set
 from registry.models import Candidate, CandidateRole, Workload, utcnow
-from registry.workload_file import CandidateSpec, WorkloadSpec, load_workload_file
+from registry.workload_file import CandidateSpec, WorkloadSpec, load_workload_file_with_lines
+from registry.yaml_lines import LineMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +61,32 @@ def _eval_set_name(spec: WorkloadSpec) -> str:
     return spec.eval_set.name or spec.name
 
 
-def _read_eval_sets(workload_file: Path, specs: list[WorkloadSpec]) -> dict[str, ParsedEvalSet]:
+def _read_eval_sets(
+    workload_file: Path, specs: list[WorkloadSpec], lines: LineMap
+) -> dict[str, ParsedEvalSet]:
     """Read every eval set the file names; one name must mean one content."""
     base = workload_file.parent
     parsed: dict[str, ParsedEvalSet] = {}
-    for spec in specs:
+    for index, spec in enumerate(specs):
         name = _eval_set_name(spec)
         path = Path(spec.eval_set.path)
         resolved = path if path.is_absolute() else base / path
+        if not resolved.is_file():
+            raise WorkloadFileError(
+                f"eval set file {str(resolved)!r} not found (paths are relative to this file)",
+                path=workload_file,
+                line=lines.line_for(("workloads", index, "eval_set", "path")),
+                field=f"workloads[{index}].eval_set.path",
+            )
         current = read_eval_set(resolved, format=spec.eval_set.format)
         earlier = parsed.get(name)
         if earlier is not None and earlier.content_hash != current.content_hash:
             raise WorkloadFileError(
-                f"eval set name {name!r} is given two different files "
-                f"({earlier.path} and {current.path}): name them apart",
+                f"eval set name {name!r} already names another file ({earlier.path}): "
+                "give each file its own eval_set.name",
                 path=workload_file,
-                field=f"workloads[{spec.name}].eval_set.name",
+                line=lines.line_for(("workloads", index, "eval_set")),
+                field=f"workloads[{index}].eval_set.name",
             )
         parsed[name] = current
     return parsed
@@ -153,8 +164,8 @@ def sync_workloads(session: Session, file_path: str | Path) -> SyncReport:
         EvalSetError: an eval set it names is invalid.
     """
     file_path = Path(file_path)
-    declaration = load_workload_file(file_path)
-    parsed_sets = _read_eval_sets(file_path, declaration.workloads)
+    declaration, lines = load_workload_file_with_lines(file_path)
+    parsed_sets = _read_eval_sets(file_path, declaration.workloads, lines)
 
     created: list[str] = []
     updated: list[str] = []

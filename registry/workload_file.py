@@ -402,29 +402,48 @@ def _field_path(loc: tuple[int | str, ...], lines: LineMap) -> tuple[tuple[str |
 
 
 def _validation_error(exc: ValidationError, path: Path, lines: LineMap) -> WorkloadFileError:
-    errors = exc.errors(include_url=False)
+    # An unknown key is usually a misspelt one, which also shows up as a missing field:
+    # report the spelling first.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc, field = _field_path(tuple(first["loc"]), lines)
-    message = first["msg"]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    secretish = any(w in str(loc[-1]).lower() for w in ("key", "token", "secret")) if loc else False
     if first["type"] == "extra_forbidden":
         message = "unknown field (check the spelling; see examples/relitigate.yaml)"
-    elif first["type"] not in ("missing",) and "input" in first:
+    elif secretish and first["type"] == "string_pattern_mismatch":
+        # Never echo what may be a secret pasted into the wrong place.
+        message = (
+            "must be the NAME of an environment variable or Prefect Secret block "
+            "(letters, digits, '_'), never the key itself"
+        )
+    elif first["type"] != "missing" and "input" in first and not secretish:
         value = first["input"]
-        if isinstance(value, str | int | float | bool) and len(repr(value)) <= 60:
-            message += f" (got {value!r})"
+        shown = repr(value)
+        if (
+            isinstance(value, str | int | float | bool)
+            and len(shown) <= 60
+            and shown not in message
+        ):
+            message += f" (got {shown})"
     if len(errors) > 1:
         message += f" [and {len(errors) - 1} more problem(s)]"
     return WorkloadFileError(message, path=path, line=lines.line_for(loc), field=field or None)
 
 
 def load_workload_file(path: str | Path) -> WorkloadFile:
-    """Read and validate a workloads file.
+    """Read and validate a workloads file (see :func:`load_workload_file_with_lines`)."""
+    return load_workload_file_with_lines(path)[0]
+
+
+def load_workload_file_with_lines(path: str | Path) -> tuple[WorkloadFile, LineMap]:
+    """Read and validate a workloads file, keeping the line of every key.
 
     Args:
         path: the ``relitigate.yaml`` to read.
 
     Returns:
-        The validated file.
+        The validated file, and the line map (for errors found later, e.g. a missing eval set).
 
     Raises:
         WorkloadFileError: the file is missing, not UTF-8, not YAML, or does not match the
@@ -452,6 +471,6 @@ def load_workload_file(path: str | Path) -> WorkloadFile:
             line=lines.line_for(()),
         )
     try:
-        return WorkloadFile.model_validate(data)
+        return WorkloadFile.model_validate(data), lines
     except ValidationError as exc:
         raise _validation_error(exc, path, lines) from None

@@ -131,8 +131,9 @@ def workloads(
     from rich.table import Table
 
     table = Table(title="workloads")
-    for column in ("name", "case", "volume/day", "fine-tune", "buy", "eval set", "items"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)
+    for column in ("case", "volume/day", "fine-tune", "buy", "eval set", "items"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         name = row["name"] + (" (archived)" if row["archived_at"] else "")
         eval_set = row["eval_set"]
@@ -187,8 +188,9 @@ def workload(
     )
     console.print(f"threshold overrides: {data['thresholds'] or 'none'}")
     table = Table(title="candidates")
-    for column in ("name", "role", "runner", "route", "api_base", "pricing", "status"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)
+    for column in ("role", "runner", "route", "api_base", "pricing", "status"):
+        table.add_column(column, overflow="fold")
     for c in data["candidates"]:
         table.add_row(
             c["name"],
