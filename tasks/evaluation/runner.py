@@ -59,6 +59,7 @@ class _Writer:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -72,7 +73,7 @@ class _Writer:
                 self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
             self._wake.clear()
@@ -85,9 +86,13 @@ class _Writer:
                 await self.sink.write(batch)
 
     async def close(self) -> None:
+        # The loop is told to stop, never cancelled: a cancelled flush could drop a batch
+        # taken from the buffer, and on Python 3.11 ``wait_for`` can swallow a cancellation
+        # (the loop would then never end). A sink failure surfaces here instead of vanishing.
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await self._task
         await self.flush()
 
 
