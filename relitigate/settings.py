@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     prefect_ui_url: str | None = None
     """Prefect UI base URL, for links in notices."""
 
+    gpu_deployment: str | None = None
+    """``flow-name/deployment-name`` of the GPU benchmark deployment. When set, self-hosted
+    fine-tunes are benchmarked there with ``run_deployment``; else everything runs in-process."""
+
+    slack_token_block: str | None = None
+    """Name of a Prefect Secret block holding the Slack token (used when no token is set)."""
+
+    max_concurrent_workloads: int = 4
+    """Workloads re-litigated at once by the quarterly flow."""
+
     def resolved_database_url(self) -> str:
         """The registry URL: the configured one, or SQLite under :attr:`data_dir`."""
         if self.database_url:

@@ -20,10 +20,15 @@ sim_app = typer.Typer(
 
 @sim_app.command("serve")
 def sim_serve(
-    profile: Annotated[Path, typer.Option(help="YAML/JSON profile of simulated models.",
-                                          exists=True, dir_okay=False)],
-    evalset: Annotated[list[Path] | None, typer.Option(
-        help="JSONL eval set (id, input, target); repeatable.", exists=True, dir_okay=False)
+    profile: Annotated[
+        Path,
+        typer.Option(help="YAML/JSON profile of simulated models.", exists=True, dir_okay=False),
+    ],
+    evalset: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="JSONL eval set (id, input, target); repeatable.", exists=True, dir_okay=False
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     host: Annotated[str, typer.Option(help="Loopback address only.")] = "127.0.0.1",

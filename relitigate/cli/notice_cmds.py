@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         factory = _factory(settings)
         token = load_token(
             token=settings.slack_token,
-            secret_block=getattr(settings, "slack_token_block", None),
+            secret_block=settings.slack_token_block,
         )
         if token is None:
             from registry.notices import list_notices

@@ -1,0 +1,22 @@
+"""``benchmark-candidate``: one candidate on one eval-set version for one quarter.
+
+The unit a GPU worker runs for a self-hosted fine-tune; the workload flow also calls it in
+process. Results land in the registry, so the caller reads them from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from tasks.benchmark import benchmark_task
+
+
+@flow(name="benchmark-candidate", flow_run_name="{workload}/{candidate} {quarter}")
+async def benchmark_candidate(
+    workload: str, candidate: str, quarter: str, budget_usd: float | None = None
+) -> dict[str, Any]:
+    """Benchmark ``candidate`` of ``workload`` for ``quarter`` (resuming a partial run)."""
+    outcome = await benchmark_task(workload, candidate, quarter, budget_usd=budget_usd)
+    return outcome.to_json()

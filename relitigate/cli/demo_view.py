@@ -1,0 +1,80 @@
+"""What ``relitigate demo`` prints: each quarter's decisions, the notices, the memos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def show_demo(folder: Path) -> None:
+    """Run the demo in ``folder`` and print what happened."""
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from relitigate.demo import run_demo
+
+    console = Console()
+    console.print(
+        "[bold]relitigate demo[/]: four quarters against the provider [bold]simulator[/] "
+        "(simulated models, not real providers)"
+    )
+    started = time.perf_counter()
+
+    def on_quarter(quarter: str, rows: list[dict[str, Any]]) -> None:
+        verdicts = ", ".join(f"{r['workload']}={r['verdict']}" for r in rows)
+        console.print(f"  {quarter}: {verdicts}")
+
+    result = run_demo(folder, on_quarter=on_quarter)
+    table = Table(title="Decisions by quarter")
+    table.add_column("workload", no_wrap=True)
+    quarters = sorted({r["quarter"] for r in result.decisions})
+    for q in quarters:
+        table.add_column(q)
+    by_workload: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in result.decisions:
+        by_workload.setdefault(r["workload"], {})[r["quarter"]] = r
+    for workload, cells in sorted(by_workload.items()):
+        table.add_row(workload, *(_cell(cells.get(q)) for q in quarters))
+    console.print(table)
+
+    from registry.db import make_engine, session_factory
+    from registry.notices import list_notices
+    from tasks.notify import payload_as_text
+
+    factory = session_factory(make_engine(result.database_url))
+    with factory() as session:
+        notices = list_notices(session)
+    console.print(
+        f"\n[bold]Notices in the outbox[/] ({len(notices)}): the demo has no Slack token, so "
+        "they stay pending; `relitigate notices deliver` sends them once one is set."
+    )
+    for n in notices:
+        console.print(
+            f"- #{n.id} {n.kind} {n.workload or '(digest)'} {n.quarter} ({n.state})",
+            markup=False,
+        )
+    retire = next((n for n in notices if n.kind == "retire"), None)
+    if retire is not None:
+        console.print("\n[bold]The retire notice reads:[/]")
+        console.print(payload_as_text(retire.payload), markup=False, highlight=False)
+    console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
+    console.print(f"Registry: {result.database_url}")
+    console.print(
+        f"Simulator requests served: {result.simulator_requests}; "
+        f"wall time {time.perf_counter() - started:.1f} s"
+    )
+    console.print(
+        f"Look around with: RELITIGATE_DATABASE_URL={result.database_url} relitigate report"
+    )
+
+
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return ""
+    adv = row.get("advantage")
+    text = str(row["verdict"]) + ("" if adv is None else f" ({adv:.2f})")
+    if row.get("notice_kind"):
+        text += f" +{row['notice_kind']} notice"
+    return text

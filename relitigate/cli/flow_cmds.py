@@ -1,0 +1,108 @@
+"""Commands that run the re-litigation: ``run``, ``bench``, ``demo``, ``report``.
+
+Prefect, litellm and the engines are imported inside the command bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+QuarterOpt = Annotated[
+    str | None, typer.Option("--quarter", help="Quarter YYYYQn (default: the current one).")
+]
+
+
+def _check_quarter(quarter: str | None) -> str | None:
+    if quarter is None:
+        return None
+    from registry.quarters import check_quarter
+
+    return check_quarter(quarter)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``run``, ``bench``, ``demo`` and ``report`` to ``app``."""
+
+    @app.command()
+    def run(
+        quarter: QuarterOpt = None,
+        workload: Annotated[
+            list[str] | None, typer.Option("--workload", help="Only this workload (repeatable).")
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Re-decide quarters already decided.")
+        ] = False,
+    ) -> None:
+        """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL)."""
+        import asyncio
+
+        q = _check_quarter(quarter)
+        from flows.quarter import relitigate_quarter
+
+        rows = asyncio.run(relitigate_quarter(quarter=q, workloads=workload or None, force=force))
+        _print_rows(rows)
+
+    @app.command()
+    def bench(
+        workload: Annotated[str, typer.Argument(help="Workload name.")],
+        candidate: Annotated[
+            str | None, typer.Option("--candidate", help="Only this candidate.")
+        ] = None,
+        quarter: QuarterOpt = None,
+        budget: Annotated[
+            float | None, typer.Option("--budget", help="Cap on each candidate's spend, USD.")
+        ] = None,
+    ) -> None:
+        """Run the head-to-head for one workload now and print both sides' figures."""
+        from relitigate.cli.bench_view import run_bench
+
+        run_bench(workload, candidate=candidate, quarter=_check_quarter(quarter), budget=budget)
+
+    @app.command()
+    def demo(
+        folder: Annotated[
+            Path, typer.Option("--dir", help="Where the demo writes its registry and memos.")
+        ] = Path("demo-output"),
+    ) -> None:
+        """Four quarters against the provider simulator: keep, watch/retire and inconclusive."""
+        from relitigate.cli.demo_view import show_demo
+
+        show_demo(folder.resolve())
+
+    @app.command()
+    def report(
+        quarter: QuarterOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Show the recorded decisions (the latest quarter by default)."""
+        from relitigate.cli.report_view import decisions_rows, print_decisions
+
+        rows = decisions_rows(_check_quarter(quarter))
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2, default=str))
+        else:
+            print_decisions(rows)
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="relitigate: decisions")
+    for col in ("workload", "quarter", "verdict", "advantage", "notice", "memo"):
+        table.add_column(col)
+    for r in rows:
+        adv = r.get("advantage")
+        table.add_row(
+            str(r.get("workload")),
+            str(r.get("quarter")),
+            str(r.get("verdict")),
+            "" if adv is None else f"{adv:.3f}",
+            str(r.get("notice_kind") or ""),
+            str(r.get("memo_path") or ("(reused)" if r.get("reused") else "")),
+        )
+    Console().print(table)

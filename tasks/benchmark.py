@@ -1,0 +1,263 @@
+"""The benchmark task: one candidate, one eval-set version, one quarter.
+
+Thin: it reads the candidate and the items from the registry, hands them to the engine that
+fits the candidate's runner (API route, served model, in-process transformers) and
+checkpoints every result into the registry as it arrives. A re-run calls the provider only
+for items without a successful result, so a crash, kill or retry never pays twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import anyio
+from prefect import get_run_logger, task
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.tasks import Task
+
+from registry.models import Candidate, RunStatus
+from registry.queries import load_workload
+from registry.runs import finish_run, finished_item_keys, open_run, write_item_results
+from tasks import mapping
+from tasks.evaluation.errors import EvaluationError
+from tasks.evaluation.types import ItemResult, ProgressUpdate, RunSummary
+from tasks.runtime import registry_sessions
+
+
+@dataclass(frozen=True)
+class BenchmarkOutcome:
+    """What a benchmark left in the registry (the results themselves stay there)."""
+
+    workload: str
+    candidate: str
+    quarter: str
+    run_id: int
+    status: str
+    reason: str | None
+    items_called: int
+    items_skipped: int
+    cost_usd: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (flow results and run_deployment parameters)."""
+        return asdict(self)
+
+
+class RegistrySink:
+    """The engine's result sink: batched upserts into the run's checkpoint rows."""
+
+    def __init__(self, run_id: int, database_url: str | None = None) -> None:
+        self.run_id = run_id
+        self.database_url = database_url
+        self.written = 0
+
+    async def write(self, results: Sequence[ItemResult]) -> None:
+        rows = [mapping.result_row(r) for r in results]
+        await anyio.to_thread.run_sync(self._write, rows)
+
+    def _write(self, rows: list[Any]) -> None:
+        with registry_sessions(self.database_url).begin() as session:
+            write_item_results(session, self.run_id, rows)
+        self.written += len(rows)
+
+
+class _LogProgress:
+    """Logs a line every tenth of the run (and at most every few seconds)."""
+
+    def __init__(self, label: str, every_s: float = 5.0) -> None:
+        self.label = label
+        self.every_s = every_s
+        self.last = 0.0
+        self.step = 0
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        total = update.total or 0
+        step = (10 * update.done // total) if total else 0
+        now = time.monotonic()
+        if step > self.step or now - self.last > self.every_s:
+            self.step, self.last = step, now
+            get_run_logger().info(
+                "%s: %d/%s items, %d passed, %d errors, $%.4f so far",
+                self.label,
+                update.done,
+                total or "?",
+                update.passed,
+                update.errors,
+                update.cost_usd,
+            )
+
+
+def _is_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
+    """Retry network trouble, never configuration errors or budget stops."""
+    try:
+        state.result(_sync=True)  # type: ignore[call-overload]
+    except EvaluationError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(
+    name="benchmark",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=_is_transient,
+    task_run_name="benchmark {candidate} ({quarter})",
+)
+async def benchmark_task(
+    workload: str,
+    candidate: str,
+    quarter: str,
+    budget_usd: float | None = None,
+    database_url: str | None = None,
+) -> BenchmarkOutcome:
+    """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run."""
+    return await run_benchmark(
+        workload, candidate, quarter, budget_usd=budget_usd, database_url=database_url,
+        progress=_LogProgress(f"{workload}/{candidate}"),
+    )  # fmt: skip
+
+
+async def run_benchmark(
+    workload: str,
+    candidate: str,
+    quarter: str,
+    *,
+    budget_usd: float | None = None,
+    database_url: str | None = None,
+    progress: Any = None,
+) -> BenchmarkOutcome:
+    """The benchmark itself, outside Prefect (the CLI's ``bench`` calls it directly)."""
+    factory = registry_sessions(database_url)
+    with factory.begin() as session:
+        bundle = load_workload(session, workload)
+        row = _find(bundle.candidates, workload, candidate)
+        spec = mapping.candidate_spec(row)
+        items = [mapping.eval_item(i) for i in bundle.items]
+        scorer_raw = dict(bundle.workload.scorer or {})
+        run = open_run(
+            session,
+            candidate_id=row.id,
+            eval_set_version_id=bundle.version.id,
+            quarter=quarter,
+            budget_usd=budget_usd,
+        )
+        run_id = run.id
+        skip = finished_item_keys(session, run_id)
+        runner, serving, route = row.runner.value, dict(row.serving or {}), row.route
+    if len(skip) == len(items):
+        with factory.begin() as session:
+            stored = finish_run(session, run_id, RunStatus.COMPLETE, None, None)
+        return BenchmarkOutcome(
+            workload, candidate, quarter, run_id, stored.status.value, None, 0, len(skip), 0.0
+        )
+
+    from tasks.evaluation.scorers import build_scorer
+
+    scorer = build_scorer(mapping.scorer_spec(scorer_raw))
+    sink = RegistrySink(run_id, database_url)
+    stats: dict[str, Any] = {}
+    try:
+        if runner == "transformers":
+            from tasks.gpu.config import parse_serving
+            from tasks.gpu.inprocess import run_inprocess_candidate
+
+            config = parse_serving(candidate, serving)
+            done = await run_inprocess_candidate(
+                spec, config, items, scorer=scorer, skip_keys=skip, sink=sink
+            )
+            summary = done.summary
+            stats.update(_throughput_stats(done.throughput))
+        elif runner == "vllm":
+            from tasks.evaluation.runner import run_candidate
+            from tasks.gpu.config import parse_serving
+            from tasks.gpu.serving import serve_model
+
+            config = parse_serving(candidate, serving)
+            async with serve_model(candidate=candidate, route=route, config=config) as served:
+                summary = await run_candidate(
+                    served.candidate_spec(spec), items, scorer=scorer, skip_keys=skip,
+                    sink=sink, budget_usd=budget_usd, progress=progress,
+                )  # fmt: skip
+            stats.update(
+                hardware=config.hardware or "GPU worker",
+                batch_size=served.batch_size,
+                items_per_s=summary.throughput_items_per_s,
+                server_startup_s=served.startup_s,
+            )
+        else:
+            from tasks.evaluation.runner import run_candidate
+
+            summary = await run_candidate(
+                spec, items, scorer=scorer, skip_keys=skip, sink=sink,
+                budget_usd=budget_usd, progress=progress,
+            )  # fmt: skip
+    except EvaluationError as exc:
+        failed: RunSummary | None = getattr(exc, "summary", None)
+        with factory.begin() as session:
+            finish_run(
+                session, run_id, RunStatus.FAILED,
+                _summary_stats(failed) if failed else {}, None, error=str(exc),
+            )  # fmt: skip
+        raise
+    stats.update(_summary_stats(summary))
+    with factory.begin() as session:
+        finish_run(session, run_id, summary.status, stats, summary.model_version)
+    return BenchmarkOutcome(
+        workload=workload,
+        candidate=candidate,
+        quarter=quarter,
+        run_id=run_id,
+        status=summary.status,
+        reason=summary.reason,
+        items_called=summary.items_done,
+        items_skipped=summary.items_skipped,
+        cost_usd=float(summary.cost_usd),
+    )
+
+
+def _find(candidates: Sequence[Candidate], workload: str, name: str) -> Candidate:
+    for row in candidates:
+        if row.name == name:
+            return row
+    from registry.errors import NotFoundError
+
+    names = ", ".join(c.name for c in candidates)
+    raise NotFoundError(f"workload {workload!r} has no candidate {name!r} (it has: {names})")
+
+
+def _summary_stats(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "items_total": summary.items_total,
+        "items_done": summary.items_done,
+        "items_skipped": summary.items_skipped,
+        "items_passed": summary.items_passed,
+        "items_errored": summary.items_errored,
+        "prompt_tokens": summary.prompt_tokens,
+        "completion_tokens": summary.completion_tokens,
+        "cost_usd": str(summary.cost_usd),
+        "judge_cost_usd": str(summary.judge_cost_usd),
+        "startup_s": summary.startup_s,
+        "wall_s": summary.wall_s,
+        "throughput_items_per_s": summary.throughput_items_per_s,
+        "p50_latency_ms": summary.p50_latency_ms,
+        "p95_latency_ms": summary.p95_latency_ms,
+        "gpu_cost_per_call_usd": (
+            None if summary.gpu_cost_per_call_usd is None else str(summary.gpu_cost_per_call_usd)
+        ),
+        "reason": summary.reason,
+    }
+
+
+def _throughput_stats(report: Any) -> dict[str, Any]:
+    return {
+        "hardware": report.hardware,
+        "device": getattr(report, "device", None),
+        "batch_size": report.batch_size,
+        "items_per_s": report.items_per_s,
+        "output_tokens_per_s": getattr(report, "output_tokens_per_s", None),
+    }

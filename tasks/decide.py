@@ -1,0 +1,264 @@
+"""The decide task: read a quarter's runs, decide, record the decision and its notice.
+
+Thin: the judgement is :func:`tasks.decision.decide`; this task loads its inputs from the
+registry, writes the memo and chart files, and stores the decision together with the notice
+it calls for in one transaction, so a decision never exists without its promised notice.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import anyio
+from prefect import task
+from sqlalchemy.orm import Session
+
+from registry.decisions import decision_history, get_decision, save_decision
+from registry.errors import NotFoundError
+from registry.models import Decision, Run
+from registry.notices import enqueue_notice
+from registry.queries import WorkloadBundle, load_workload
+from registry.runs import load_run_results, runs_for
+from tasks import mapping
+from tasks.decision import decide
+from tasks.decision.chart import outcome_chart_png
+from tasks.decision.outcome import DecisionOutcome
+from tasks.decision.types import DecisionInputs, Judge
+from tasks.notify import PriorDecision, outbox_entry
+from tasks.runtime import memo_dir, registry_sessions, settings
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """One recorded decision, as the flows report it."""
+
+    workload: str
+    quarter: str
+    verdict: str
+    advantage: float | None
+    reasons: list[str]
+    notice_kind: str | None
+    memo_path: str | None
+    reused: bool
+    """True when the quarter was already decided and nothing was recomputed."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for artifacts and the CLI."""
+        return asdict(self)
+
+
+def existing_decision(
+    workload: str, quarter: str, database_url: str | None = None
+) -> DecisionSummary | None:
+    """The recorded decision for (workload, quarter), if the quarter is already decided."""
+    with registry_sessions(database_url).begin() as session:
+        bundle = load_workload(session, workload, with_items=False)
+        row = get_decision(session, bundle.workload.id, quarter)
+        return None if row is None else _summary_of(workload, row, reused=True)
+
+
+@task(name="decide", task_run_name="decide {workload} ({quarter})")
+async def decide_task(
+    workload: str,
+    quarter: str,
+    *,
+    force: bool = False,
+    today: date | None = None,
+    flow_run_url: str | None = None,
+) -> DecisionSummary:
+    """Decide ``workload`` for ``quarter`` from its recorded runs and record the outcome.
+
+    The work (registry reads, bootstrap, chart) runs in a worker thread so other workloads'
+    benchmarks keep their event loop.
+    """
+    return await anyio.to_thread.run_sync(
+        functools.partial(
+            record_decision, workload, quarter, force=force, today=today, flow_run_url=flow_run_url
+        )
+    )
+
+
+def record_decision(
+    workload: str,
+    quarter: str,
+    *,
+    force: bool = False,
+    today: date | None = None,
+    flow_run_url: str | None = None,
+    database_url: str | None = None,
+) -> DecisionSummary:
+    """The decide task's body, callable without Prefect."""
+    with registry_sessions(database_url).begin() as session:
+        bundle = load_workload(session, workload, with_items=False)
+        stored = get_decision(session, bundle.workload.id, quarter)
+        if stored is not None and not force:
+            return _summary_of(workload, stored, reused=True)
+        inputs, run_ids = _inputs(session, bundle, quarter)
+        outcome = decide(
+            inputs,
+            rng_seed=zlib.crc32(quarter.encode()),
+            today=today or date.today(),
+        )
+        memo_path = _write_memo(outcome)
+        buy_run = run_ids.get(outcome.buy.name)
+        decision = save_decision(
+            session,
+            workload_id=bundle.workload.id,
+            quarter=quarter,
+            verdict=outcome.verdict,
+            metrics={
+                **outcome.metrics(),
+                "buys": outcome.buys_json(),
+                "reasons": list(outcome.reasons),
+            },
+            gates=outcome.gates_json(),
+            trend=outcome.trend_json(),
+            reproducibility={
+                **dict(outcome.reproducibility),
+                "recommended_action": outcome.recommended_action,
+            },
+            memo=outcome.memo,
+            next_review=_next_review(outcome),
+            fine_tune_run_id=run_ids.get(bundle.fine_tune.name),
+            buy_run_id=buy_run,
+            replace=force,
+        )
+        entry = outbox_entry(
+            mapping.notice_facts(
+                outcome,
+                bundle.workload,
+                memo_url=memo_path.resolve().as_uri() if memo_path else None,
+                flow_run_url=flow_run_url,
+            ),
+            previous=_previous(session, bundle, quarter),
+            platform_channel=settings().slack_platform_channel,
+        )
+        if entry is not None:
+            enqueue_notice(
+                session,
+                decision_id=decision.id,
+                workload_id=bundle.workload.id,
+                quarter=quarter,
+                kind=entry.kind,
+                destination=entry.destination,
+                payload=dict(entry.payload),
+            )
+        return DecisionSummary(
+            workload=workload,
+            quarter=quarter,
+            verdict=outcome.verdict,
+            advantage=_finite(outcome.advantage),
+            reasons=list(outcome.reasons),
+            notice_kind=None if entry is None else entry.kind,
+            memo_path=None if memo_path is None else str(memo_path),
+            reused=False,
+        )
+
+
+def _inputs(
+    session: Session, bundle: WorkloadBundle, quarter: str
+) -> tuple[DecisionInputs, dict[str, int]]:
+    candidates = bundle.candidates
+    runs: dict[int, Run] = {
+        run.candidate_id: run
+        for run in runs_for(session, candidate_ids=[c.id for c in candidates], quarter=quarter)
+        if run.eval_set_version_id == bundle.version.id
+    }
+    sides = []
+    for candidate in candidates:
+        run = runs.get(candidate.id)
+        if run is None:
+            raise NotFoundError(
+                f"workload {bundle.workload.name!r}: candidate {candidate.name!r} has no run for "
+                f"{quarter} on eval set version {bundle.version.version}; benchmark it first"
+            )
+        sides.append(
+            mapping.side_results(
+                candidate,
+                load_run_results(session, run.id),
+                model_version=run.model_version,
+                run_stats=run.stats,
+            )
+        )
+    history = tuple(
+        mapping.history_point(
+            d.quarter, d.verdict.value, d.metrics or {}, bundle.workload.case.value
+        )
+        for d in decision_history(session, bundle.workload.id)
+        if d.quarter < quarter
+    )
+    previous_hash = next(
+        (
+            (d.reproducibility or {}).get("eval_set_hash")
+            for d in reversed(decision_history(session, bundle.workload.id))
+            if d.quarter < quarter
+        ),
+        None,
+    )
+    scorer = bundle.workload.scorer or {}
+    judge = Judge(route=scorer["route"]) if scorer.get("kind") == "llm_judge" else None
+    inputs = DecisionInputs(
+        policy=mapping.policy(bundle.workload),
+        quarter=quarter,
+        fine_tune=sides[0],
+        buys=tuple(sides[1:]),
+        eval_set_hash=bundle.version.content_hash,
+        history=history,
+        judge=judge,
+        task_changed=previous_hash is not None and previous_hash != bundle.version.content_hash,
+    )
+    return inputs, {c.name: runs[c.id].id for c in candidates}
+
+
+def _previous(session: Session, bundle: WorkloadBundle, quarter: str) -> PriorDecision | None:
+    earlier = [d for d in decision_history(session, bundle.workload.id) if d.quarter < quarter]
+    if not earlier:
+        return None
+    last = earlier[-1]
+    return PriorDecision(
+        quarter=last.quarter,
+        verdict=last.verdict.value,  # type: ignore[arg-type]
+        projected_erosion_quarter=(last.trend or {}).get("projected_erosion_quarter"),
+    )
+
+
+def _write_memo(outcome: DecisionOutcome) -> Path | None:
+    folder = memo_dir() / outcome.workload / outcome.quarter
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "trend.png").write_bytes(outcome_chart_png(outcome))
+    path = folder / "memo.md"
+    path.write_text(outcome.memo, encoding="utf-8")
+    return path
+
+
+def _next_review(outcome: DecisionOutcome) -> date | None:
+    value = outcome.reproducibility.get("next_review_date")
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _summary_of(workload: str, row: Decision, *, reused: bool) -> DecisionSummary:
+    metrics = row.metrics or {}
+    key = "ratio" if row.workload.case.value == "cost_distillation" else "difference"
+    advantage = (metrics.get(key) or {}).get("value")
+    return DecisionSummary(
+        workload=workload,
+        quarter=row.quarter,
+        verdict=row.verdict.value,
+        advantage=advantage,
+        reasons=list(metrics.get("reasons", [])),
+        notice_kind=None,
+        memo_path=None,
+        reused=reused,
+    )
