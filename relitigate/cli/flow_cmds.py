@@ -1,11 +1,10 @@
-"""Commands that run the re-litigation: ``run``, ``bench``, ``demo``, ``report``.
+"""Commands that run the re-litigation: ``run``, ``bench``, ``demo``.
 
 Prefect, litellm and the engines are imported inside the command bodies.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +24,7 @@ def _check_quarter(quarter: str | None) -> str | None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``run``, ``bench``, ``demo`` and ``report`` to ``app``."""
+    """Attach ``run``, ``bench`` and ``demo`` to ``app``."""
 
     @app.command()
     def run(
@@ -72,20 +71,6 @@ def register(app: typer.Typer) -> None:
         from relitigate.cli.demo_view import show_demo
 
         show_demo(folder.resolve())
-
-    @app.command()
-    def report(
-        quarter: QuarterOpt = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Show the recorded decisions (the latest quarter by default)."""
-        from relitigate.cli.report_view import decisions_rows, print_decisions
-
-        rows = decisions_rows(_check_quarter(quarter))
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2, default=str))
-        else:
-            print_decisions(rows)
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:
