@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments import arun_deployment
 
-from tasks.benchmark import benchmark_task
+from tasks.benchmark import benchmark_task, preflight_workload
 from tasks.decide import decide_task, existing_decision
 from tasks.plan import WorkloadPlan, plan_workload
 from tasks.runtime import settings
@@ -31,6 +31,7 @@ async def relitigate_workload(workload: str, quarter: str, force: bool = False) 
             logger.info("%s %s already decided (%s): reusing it", workload, quarter, done.verdict)
             return done.to_json()
     plan = await anyio.to_thread.run_sync(plan_workload, workload)
+    await anyio.to_thread.run_sync(preflight_workload, workload)  # before anything is paid
     await asyncio.gather(
         _benchmark_fine_tune(plan, quarter),
         *(benchmark_task(workload, name, quarter) for name in plan.buys),

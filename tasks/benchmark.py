@@ -220,6 +220,32 @@ async def run_benchmark(
     )
 
 
+def preflight_workload(workload: str, database_url: str | None = None) -> None:
+    """Check every candidate of ``workload`` before anything is spent on any of them.
+
+    Credentials present, route resolvable and priced, scorer buildable (an LLM judge checks
+    its own credentials), serving settings valid. Raises the engine's named error.
+    """
+    import os
+
+    from tasks.evaluation.preflight import check_candidate
+    from tasks.evaluation.scorers import build_scorer
+
+    with registry_sessions(database_url).begin() as session:
+        bundle = load_workload(session, workload, with_items=False)
+        rows = [(c.name, c.runner.value, mapping.candidate_spec(c), dict(c.serving or {}))
+                for c in bundle.candidates]  # fmt: skip
+        scorer_raw = dict(bundle.workload.scorer or {})
+    build_scorer(mapping.scorer_spec(scorer_raw))
+    for name, runner, spec, serving in rows:
+        if runner == "api":
+            check_candidate(spec, env=os.environ)
+        else:
+            from tasks.gpu.config import parse_serving
+
+            parse_serving(name, serving)
+
+
 def _find(candidates: Sequence[Candidate], workload: str, name: str) -> Candidate:
     for row in candidates:
         if row.name == name:
