@@ -214,9 +214,22 @@ class PythonScorer(Strict):
     callable: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
     ]
-    """Import path ``module:function``; it gets (output, target, item) and returns a score."""
+    """Import path ``module:function``; it gets ``(output, item)`` (the item carries ``target``
+    and ``metadata``) and returns a bool, a score in [0, 1] or a Score; it may be async."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """Keyword arguments passed to the callable."""
+    """Scorer options; only ``threshold`` (the score needed to pass, default 1.0) exists.
+    Settings of your own belong inside the callable."""
+
+    @field_validator("options")
+    @classmethod
+    def _only_threshold(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - {"threshold"})
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown}: only 'threshold' is accepted")
+        threshold = value.get("threshold", 1.0)
+        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+        return value
 
 
 Scorer = Annotated[

@@ -1,0 +1,142 @@
+"""Registry rows -> engine data: the task layer's translations, checked without a database."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from registry.models import Candidate, CandidateRole, Case, Runner, Workload
+from registry.runs import RunItemResult
+from tasks import mapping
+from tasks.evaluation.errors import ConfigurationError
+from tasks.evaluation.scorers import build_scorer
+
+
+def _result(key: str, **kw: Any) -> RunItemResult:
+    base: dict[str, Any] = dict(
+        item_id=1, item_key=key, position=0, input="x", target="y", metadata={},
+        has_result=True, output="y", passed=True, score=1.0, prompt_tokens=10,
+        completion_tokens=2, cost_usd=0.001, judge_cost_usd=0.0, latency_ms=5.0, attempts=1,
+        error=None, error_kind=None, judge=None,
+    )  # fmt: skip
+    base.update(kw)
+    return RunItemResult(**base)
+
+
+def _candidate(**kw: Any) -> Candidate:
+    base: dict[str, Any] = dict(
+        name="ft", role=CandidateRole.FINE_TUNE, runner=Runner.API, route="openai/ft",
+        api_base="http://127.0.0.1:9/v1", api_key_env="FT_KEY",
+        prompt={"system": "Be brief.", "few_shot": [{"input": "a", "output": "b"}],
+                "template": "Q: {input}"},
+        params={"max_tokens": 8}, pricing={"input_per_mtok": 0.5, "output_per_mtok": 1.5},
+        serving={}, limits={"concurrency": 4, "rpm": None},
+    )  # fmt: skip
+    base.update(kw)
+    return Candidate(**base)
+
+
+@pytest.mark.parametrize(
+    ("stored", "engine"),
+    [
+        ({"kind": "exact"}, {"type": "exact"}),
+        ({"kind": "normalized"}, {"type": "normalized"}),
+        (
+            {"kind": "regex", "pattern": "^{target}$", "ignore_case": True},
+            {"type": "regex", "pattern": "^{target}$", "ignore_case": True},
+        ),
+        ({"kind": "json_field", "fields": ["a.b"]}, {"type": "json_fields", "fields": ["a.b"]}),
+        ({"kind": "numeric", "tolerance": 0.01}, {"type": "numeric", "abs_tol": 0.01}),
+        (
+            {"kind": "numeric", "tolerance": 0.02, "relative": True},
+            {"type": "numeric", "abs_tol": 0.0, "rel_tol": 0.02},
+        ),
+        ({"kind": "token_f1", "threshold": 0.7}, {"type": "token_f1", "threshold": 0.7}),
+        (
+            {"kind": "python", "callable": "tests.tasks.test_mapping:_always", "options": {}},
+            {"type": "python", "path": "tests.tasks.test_mapping:_always", "threshold": 1.0},
+        ),
+    ],
+)
+def test_every_stored_scorer_maps_to_a_buildable_engine_scorer(
+    stored: dict[str, Any], engine: dict[str, Any]
+) -> None:
+    assert mapping.scorer_spec(stored) == engine
+    build_scorer(engine)  # the engine accepts the settings
+
+
+def _always(output: str, item: Any) -> float:
+    return 1.0
+
+
+def test_python_scorer_options_other_than_threshold_are_refused_by_name() -> None:
+    with pytest.raises(ConfigurationError, match=r"options.*only 'threshold'.*'mode'"):
+        mapping.scorer_spec({"kind": "python", "callable": "m:f", "options": {"mode": 1}})
+
+
+def test_candidate_spec_carries_prompt_limits_and_exact_per_token_prices() -> None:
+    spec = mapping.candidate_spec(_candidate())
+    assert spec.prompt.system == "Be brief." and spec.prompt.template == "Q: {input}"
+    assert spec.prompt.few_shot[0].output == "b"
+    assert spec.limits.concurrency == 4 and spec.limits.rpm is None
+    assert spec.pricing is not None
+    assert spec.pricing.input_usd_per_token == Decimal("0.0000005")
+    assert spec.pricing.output_usd_per_token == Decimal("0.0000015")
+    assert spec.api_key_env == "FT_KEY"
+
+
+def test_gpu_pricing_maps_to_gpu_hours() -> None:
+    pricing = mapping.pricing_of({"gpu_hourly_usd": 2.5, "gpus": 2})
+    assert pricing is not None and pricing.gpu_usd_per_hour == Decimal("2.5") and pricing.gpus == 2
+    assert mapping.pricing_of({}) is None
+
+
+def test_items_without_a_result_count_as_errored_never_dropped() -> None:
+    results = [
+        _result("a"),
+        _result("b", passed=False, score=0.0),
+        _result("c", has_result=False, output=None, passed=None, score=None, cost_usd=0.0),
+        _result("d", error="HTTP 500", error_kind="server", passed=None, score=None),
+    ]
+    side = mapping.side_results(_candidate(), results, model_version="v1")
+    assert side.item_keys == ("a", "b", "c", "d")
+    assert side.errored.tolist() == [False, False, True, True]
+    assert side.passed.tolist() == [True, False, False, False]
+    assert math.isnan(side.scores[2]) and side.scores[1] == 0.0
+    assert side.cost_usd.sum() == pytest.approx(0.003)
+
+
+def test_threshold_overrides_use_the_engine_names() -> None:
+    t = mapping.thresholds(
+        {"significance_alpha": 0.01, "domain_margin_min": 0.05, "min_items": 300}
+    )
+    assert (t.alpha, t.domain_margin, t.min_items) == (0.01, 0.05, 300)
+    assert t.quality_ratio_min == 0.95  # the guide's default stays
+
+
+def test_policy_from_a_workload_row() -> None:
+    w = Workload(
+        name="w", case=Case.DOMAIN_EXPERTISE, volume_per_day=5, fixed_costs_monthly_usd=10.0,
+        training_examples=12_000, task_stable=True, domain_stable=False,
+        adopted_quarter="2025Q1", thresholds={"quality_ratio_min": 0.9},
+    )  # fmt: skip
+    p = mapping.policy(w)
+    assert p.case == "domain_expertise" and p.domain_stable is False
+    assert p.thresholds.quality_ratio_min == 0.9 and p.training_examples == 12_000
+
+
+def test_history_point_reads_what_the_decide_task_stores() -> None:
+    metrics = {
+        "ratio": {"value": 1.1},
+        "difference": {"value": 0.05},
+        "fine_tune": {"quality": {"value": 0.9}, "cost_per_useful_task_usd": 0.001},
+        "buy": {"name": "frontier", "quality": {"value": 0.8}, "cost_per_useful_task_usd": None},
+    }
+    cost = mapping.history_point("2026Q1", "keep", metrics, "cost_distillation")
+    domain = mapping.history_point("2026Q1", "keep", metrics, "domain_expertise")
+    assert cost.advantage == 1.1 and domain.advantage == 0.05
+    assert cost.buy_name == "frontier" and cost.fine_tune_quality == 0.9
+    assert mapping.history_point("2026Q1", "keep", {}, "cost_distillation").advantage is None
