@@ -27,6 +27,11 @@ from tasks.evaluation.types import ItemResult, ProgressUpdate, RunSummary
 from tasks.runtime import registry_sessions
 
 
+FLUSH_S = 0.25
+"""Results reach the registry at least this often: a SIGKILL loses at most the results of
+the last quarter second (and the calls in flight), which a resume pays for again."""
+
+
 @dataclass(frozen=True)
 class BenchmarkOutcome:
     """What a benchmark left in the registry (the results themselves stay there)."""
@@ -181,7 +186,7 @@ async def run_benchmark(
             async with serve_model(candidate=candidate, route=route, config=config) as served:
                 summary = await run_candidate(
                     served.candidate_spec(spec), items, scorer=scorer, skip_keys=skip,
-                    sink=sink, budget_usd=budget_usd, progress=progress,
+                    sink=sink, budget_usd=budget_usd, progress=progress, flush_interval_s=FLUSH_S,
                 )  # fmt: skip
             stats.update(
                 hardware=config.hardware or "GPU worker",
@@ -194,7 +199,7 @@ async def run_benchmark(
 
             summary = await run_candidate(
                 spec, items, scorer=scorer, skip_keys=skip, sink=sink,
-                budget_usd=budget_usd, progress=progress,
+                budget_usd=budget_usd, progress=progress, flush_interval_s=FLUSH_S,
             )  # fmt: skip
     except EvaluationError as exc:
         failed: RunSummary | None = getattr(exc, "summary", None)

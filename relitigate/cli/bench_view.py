@@ -36,6 +36,8 @@ def run_bench(
             )
         names = [candidate]
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=140)
     outcomes = []
     with Progress(
         TextColumn("{task.description}"),
@@ -64,7 +66,8 @@ def _print(console: Console, workload: str, quarter: str, run_ids: list[int]) ->
     from tasks.runtime import registry_sessions
 
     table = Table(title=f"{workload} {quarter}: head to head")
-    for col in ("candidate", "status", "quality", "passed", "errors", "$/call",
+    table.add_column("candidate", no_wrap=True)
+    for col in ("status", "quality", "passed", "errors", "$/call",
                 "$/useful task", "p50 ms", "p95 ms"):  # fmt: skip
         table.add_column(col)
     with registry_sessions().begin() as session:
@@ -85,7 +88,7 @@ def _print(console: Console, workload: str, quarter: str, run_ids: list[int]) ->
             )
             quality = sum(r.score or 0.0 for r in done) / n if n else 0.0
             table.add_row(
-                f"{run.candidate.name} ({run.candidate.route})",
+                run.candidate.name,
                 run.status.value,
                 f"{quality:.3f}",
                 f"{passed}/{n}",
@@ -97,6 +100,10 @@ def _print(console: Console, workload: str, quarter: str, run_ids: list[int]) ->
             )
     console.print(table)
     console.print("quality counts errored or missing items as 0; see the memo for intervals")
+    for run_id in run_ids:
+        with registry_sessions().begin() as session:
+            run = get_run(session, run_id)
+            console.print(f"  {run.candidate.name}: {run.candidate.route} ({run.model_version})")
 
 
 def _ms(value: Any) -> str:
