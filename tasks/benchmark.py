@@ -26,7 +26,6 @@ from tasks.evaluation.errors import EvaluationError
 from tasks.evaluation.types import ItemResult, ProgressUpdate, RunSummary
 from tasks.runtime import registry_sessions
 
-
 FLUSH_S = 0.25
 """Results reach the registry at least this often: a SIGKILL loses at most the results of
 the last quarter second (and the calls in flight), which a resume pays for again."""
