@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from prefect import get_run_logger, task
@@ -25,6 +25,9 @@ from tasks import mapping
 from tasks.evaluation.errors import EvaluationError
 from tasks.evaluation.types import ItemResult, ProgressUpdate, RunSummary
 from tasks.runtime import registry_sessions
+
+if TYPE_CHECKING:
+    from tasks.gpu.throughput import ThroughputReport
 
 FLUSH_S = 0.25
 """Results reach the registry at least this often: a SIGKILL loses at most the results of
@@ -152,7 +155,7 @@ async def run_benchmark(
         )
         run_id = run.id
         skip = finished_item_keys(session, run_id)
-        runner, serving, route = row.runner.value, dict(row.serving or {}), row.route
+        runner, serving = row.runner.value, dict(row.serving or {})
     if len(skip) == len(items):
         with factory.begin() as session:
             stored = finish_run(session, run_id, RunStatus.COMPLETE, None, None)
@@ -166,33 +169,15 @@ async def run_benchmark(
     sink = RegistrySink(run_id, database_url)
     stats: dict[str, Any] = {}
     try:
-        if runner == "transformers":
-            from tasks.gpu.config import parse_serving
-            from tasks.gpu.inprocess import run_inprocess_candidate
+        if runner in ("vllm", "transformers"):
+            from tasks.gpu.runners import run_self_hosted
 
-            config = parse_serving(candidate, serving)
-            done = await run_inprocess_candidate(
-                spec, config, items, scorer=scorer, skip_keys=skip, sink=sink
-            )
-            summary = done.summary
-            stats.update(_throughput_stats(done.throughput))
-        elif runner == "vllm":
-            from tasks.evaluation.runner import run_candidate
-            from tasks.gpu.config import parse_serving
-            from tasks.gpu.serving import serve_model
-
-            config = parse_serving(candidate, serving)
-            async with serve_model(candidate=candidate, route=route, config=config) as served:
-                summary = await run_candidate(
-                    served.candidate_spec(spec), items, scorer=scorer, skip_keys=skip,
-                    sink=sink, budget_usd=budget_usd, progress=progress, flush_interval_s=FLUSH_S,
-                )  # fmt: skip
-            stats.update(
-                hardware=config.hardware or "GPU worker",
-                batch_size=served.batch_size,
-                items_per_s=summary.throughput_items_per_s,
-                server_startup_s=served.startup_s,
-            )
+            hosted = await run_self_hosted(
+                runner, spec, serving, items, scorer=scorer, skip_keys=skip, sink=sink,
+                budget_usd=budget_usd, progress=progress,
+            )  # fmt: skip
+            summary = hosted.summary
+            stats.update(_throughput_stats(hosted.throughput))
         else:
             from tasks.evaluation.runner import run_candidate
 
@@ -283,11 +268,12 @@ def _summary_stats(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def _throughput_stats(report: Any) -> dict[str, Any]:
+def _throughput_stats(report: ThroughputReport) -> dict[str, Any]:
     return {
         "hardware": report.hardware,
-        "device": getattr(report, "device", None),
+        "device": report.device,
         "batch_size": report.batch_size,
         "items_per_s": report.items_per_s,
-        "output_tokens_per_s": getattr(report, "output_tokens_per_s", None),
+        "output_tokens_per_s": report.output_tokens_per_s,
+        "throughput": report.describe(),
     }

@@ -203,3 +203,54 @@ def test_a_broken_workload_fails_before_paying_and_the_others_are_decided(
     assert stats["frontier-good"]["completions"] == ITEMS  # only the healthy workload's buy
     counts = _counts(scenario["url"])
     assert counts["decisions"] == 1
+
+
+@pytest.mark.slow
+def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
+    scenario: dict[str, Any],
+) -> None:
+    """Runner ``transformers`` on the embedded default: a tiny model built offline plays the
+    fine-tune; its cost per call is GPU $/hour x GPUs / 3600 / measured items per second."""
+    import torch
+
+    from registry.sync import sync_workloads
+    from tasks import runtime
+    from tasks.gpu.tiny import build_tiny_model
+
+    torch.set_num_threads(1)
+    tmp: Path = scenario["tmp"]
+    texts = [json.loads(line)["input"] for line in (tmp / "holds.jsonl").read_text().splitlines()]
+    model_dir = build_tiny_model(tmp / "tiny", texts=[*texts, "q0 q1 q2 q3 q4"])
+    data = _workloads(scenario["sim"].base_url)
+    fine_tune = data["workloads"][0]["fine_tune"]
+    fine_tune.update(
+        runner="transformers",
+        route="hosted_vllm/tiny-ft",
+        pricing={"gpu_hourly_usd": 2.5, "gpus": 2},
+        serving={"model": str(model_dir), "batch_size": 16, "max_new_tokens": 4, "device": "cpu"},
+    )
+    del fine_tune["api_base"], fine_tune["limits"]
+    scenario["file"].write_text(yaml.safe_dump(data), encoding="utf-8")
+    with runtime.registry_sessions().begin() as session:
+        sync_workloads(session, scenario["file"])
+
+    _run("2026Q4", workloads=["holds"])
+
+    from registry.decisions import get_decision
+    from registry.queries import load_workload
+    from registry.runs import get_run
+
+    with runtime.registry_sessions().begin() as session:
+        bundle = load_workload(session, "holds", with_items=False)
+        decision = get_decision(session, bundle.workload.id, "2026Q4")
+        assert decision is not None and decision.fine_tune_run_id is not None
+        run = get_run(session, decision.fine_tune_run_id)
+        stats = dict(run.stats or {})
+        metrics = dict(decision.metrics)
+    assert run.status.value == "complete" and stats["items_done"] == ITEMS
+    assert stats["batch_size"] == 16 and stats["items_per_s"] > 0
+    expected = 2.5 * 2 / 3600 / stats["items_per_s"]
+    assert float(stats["gpu_cost_per_call_usd"]) == pytest.approx(expected, rel=1e-6)
+    assert metrics["fine_tune"]["cost_per_call_usd"] == pytest.approx(expected, rel=1e-6)
+    assert metrics["fine_tune"]["throughput"]["hardware"]
+    assert scenario["sim"].stats()["models"]["ft-strong"]["requests"] == 0  # no API fine-tune
