@@ -51,8 +51,9 @@ def wrong_answer(model: str, item: SimItem, targets: Sequence[str]) -> str:
     return f"{item.target} (wrong)"
 
 
-def answer(model: str, accuracy: float, item: SimItem | None, text: str,
-           targets: Sequence[str]) -> str:
+def answer(
+    model: str, accuracy: float, item: SimItem | None, text: str, targets: Sequence[str]
+) -> str:
     """The answer model ``model`` gives to an item (or to an unrecognised prompt)."""
     if item is None:
         return f"simulator: no eval item matches this prompt ({unit(model, text):.6f})"

@@ -42,8 +42,9 @@ class _Client:
         return f"{self.root_url}/v1"
 
     def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
-        req = urllib.request.Request(self.root_url + path, method=method, data=b"" if
-                                     method == "POST" else None)
+        req = urllib.request.Request(
+            self.root_url + path, method=method, data=b"" if method == "POST" else None
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             data: dict[str, Any] = json.loads(resp.read())
         return data
@@ -87,9 +88,14 @@ class SimulatorServer(_Client):
             spec = CandidateSpec(name="ft", route="openai/ft-sim", api_base=sim.base_url)
     """
 
-    def __init__(self, profile: Profile | str | Path,
-                 evalsets: ItemIndex | Iterable[str | Path] = (), *,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        profile: Profile | str | Path,
+        evalsets: ItemIndex | Iterable[str | Path] = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         check_loopback(host)
         self.host, self.port = host, port
         self.app = SimulatorApp(_as_profile(profile), _as_index(evalsets))
@@ -101,8 +107,7 @@ class SimulatorServer(_Client):
 
     def start(self) -> SimulatorServer:
         """Start serving; returns once the port is bound."""
-        self._thread = threading.Thread(target=self._run, name="relitigate-simulator",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="relitigate-simulator", daemon=True)
         self._thread.start()
         self._ready.wait(30)
         if self._error is not None:
@@ -141,28 +146,51 @@ class SimulatorServer(_Client):
     def __enter__(self) -> SimulatorServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
 class SimulatorProcess(_Client):
     """The simulator in a child process (its own CPU; for benchmarks and kill tests)."""
 
-    def __init__(self, profile: str | Path, evalsets: Sequence[str | Path] = (), *,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        profile: str | Path,
+        evalsets: Sequence[str | Path] = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         check_loopback(host)
         self.host, self.port = host, port
-        self.args = [sys.executable, "-m", "relitigate.simulator", "--profile", str(profile),
-                     "--host", host, "--port", str(port)]
+        self.args = [
+            sys.executable,
+            "-m",
+            "relitigate.simulator",
+            "--profile",
+            str(profile),
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
         for path in evalsets:
             self.args += ["--evalset", str(path)]
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> SimulatorProcess:
         """Start the child; returns once it prints the URL it listens on."""
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            self.args,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("relitigate simulator listening on "):
@@ -188,8 +216,12 @@ class SimulatorProcess(_Client):
     def __enter__(self) -> SimulatorProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
@@ -208,8 +240,13 @@ async def serve_forever(profile: Profile, index: ItemIndex, *, host: str, port: 
         await runner.cleanup()
 
 
-def serve(profile_path: str | Path, evalsets: Sequence[str | Path], *,
-          host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(
+    profile_path: str | Path,
+    evalsets: Sequence[str | Path],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+) -> None:
     """Blocking entry point of ``relitigate sim serve`` and ``python -m relitigate.simulator``."""
     check_loopback(host)
     profile = load_profile(profile_path)

@@ -19,13 +19,13 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from relitigate.simulator import behaviour
@@ -89,11 +89,20 @@ class _Model:
         return lat.median_ms * math.exp(self.sigma * self.rng.gauss()) / 1000
 
 
-def _error(status: int, message: str, kind: str, code: str | None = None,
-           headers: dict[str, str] | None = None) -> web.Response:
+def _error(
+    status: int,
+    message: str,
+    kind: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     body = {"error": {"message": message, "type": kind, "code": code, "param": None}}
-    return web.Response(status=status, body=orjson.dumps(body),
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 class SimulatorApp:
@@ -134,29 +143,41 @@ class SimulatorApp:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if self._auth is not None and request.headers.get("Authorization") != self._auth:
             self.unauthorized += 1
-            return _error(401, "simulator: invalid API key", "invalid_request_error",
-                          "invalid_api_key")
+            return _error(
+                401, "simulator: invalid API key", "invalid_request_error", "invalid_api_key"
+            )
         try:
-            body: dict[str, Any] = orjson.loads(await request.read())
+            body: dict[str, Any] = json.loads(await request.read())
             messages = body["messages"]
             name = body["model"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return _error(400, "simulator: body must be JSON with model and messages",
-                          "invalid_request_error")
+        except (ValueError, KeyError, TypeError):
+            return _error(
+                400, "simulator: body must be JSON with model and messages", "invalid_request_error"
+            )
         model = self.models.get(name)
         if model is None:
             self.unknown_model += 1
-            return _error(404, f"The model `{name}` does not exist (simulator)",
-                          "invalid_request_error", "model_not_found")
+            return _error(
+                404,
+                f"The model `{name}` does not exist (simulator)",
+                "invalid_request_error",
+                "model_not_found",
+            )
         c = model.counters
         c.requests += 1
         wait = model.take_rate_token()
         if wait > 0:
             c.rate_limited += 1
-            return _error(429, "simulator: rate limit reached", "rate_limit_exceeded",
-                          "rate_limit_exceeded",
-                          {"Retry-After": str(max(1, math.ceil(wait))),
-                           "retry-after-ms": str(max(1, math.ceil(wait * 1000)))})
+            return _error(
+                429,
+                "simulator: rate limit reached",
+                "rate_limit_exceeded",
+                "rate_limit_exceeded",
+                {
+                    "Retry-After": str(max(1, math.ceil(wait))),
+                    "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
+                },
+            )
         roll = model.rng.random()
         p = model.p
         if roll < p.error_rate:
@@ -191,12 +212,20 @@ class SimulatorApp:
             "created": int(time.time()),
             "model": p.reported_model,
             "system_fingerprint": f"sim-{p.reported_model}",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
-        data = orjson.dumps(payload)
+        data = json.dumps(payload, separators=(",", ":")).encode()
         resp = web.Response(body=data, content_type="application/json")
         await resp.prepare(request)
         await resp.write_eof()
@@ -206,8 +235,9 @@ class SimulatorApp:
         return resp
 
     async def list_models(self, request: web.Request) -> web.Response:
-        data = [{"id": m, "object": "model", "owned_by": "relitigate-simulator"}
-                for m in self.models]
+        data = [
+            {"id": m, "object": "model", "owned_by": "relitigate-simulator"} for m in self.models
+        ]
         return web.json_response({"object": "list", "data": data})
 
     def snapshot(self) -> dict[str, Any]:
@@ -244,9 +274,7 @@ class SimulatorApp:
 def check_loopback(host: str) -> None:
     """Refuse to bind anything but loopback: this simulator is not a service."""
     if host not in LOOPBACK_HOSTS:
-        raise ValueError(
-            f"the simulator binds loopback only; got host {host!r}, use 127.0.0.1"
-        )
+        raise ValueError(f"the simulator binds loopback only; got host {host!r}, use 127.0.0.1")
 
 
 async def start_site(app: SimulatorApp, host: str, port: int) -> tuple[web.AppRunner, int]:

@@ -289,6 +289,8 @@ class LiteLLMProvider:
         }
         if api_key:
             self._kwargs["api_key"] = api_key
+        elif route.provider in _OPENAI_COMPATIBLE:  # keyless local servers (vLLM, simulator)
+            self._kwargs["api_key"] = "none"
         if route.api_base:
             self._kwargs["api_base"] = route.api_base
 

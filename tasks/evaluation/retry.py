@@ -1,7 +1,8 @@
 """Retries: exponential backoff with full jitter, honouring a provider's Retry-After.
 
 Transient errors (:class:`TransientProviderError`: 429, 408/409/5xx, timeouts, connection
-errors) are retried up to ``max_attempts`` (429s up to ``max_rate_limited_attempts``); anything else propagates at once, so a permanent
+errors) are retried up to ``max_attempts`` (429s until their waits add up to
+``max_rate_limited_wait_s``); anything else propagates at once, so a permanent
 error (auth, unknown model, bad request) stops the run before more money is spent.
 """
 
@@ -27,9 +28,9 @@ class RetryPolicy:
     """Backoff before the second attempt (before jitter); doubles each time."""
     cap_s: float = 20.0
     max_retry_after_s: float = 120.0
-    max_rate_limited_attempts: int = 30
-    """Attempts allowed while the provider keeps answering 429 (it says when to come back,
-    so waiting is cheap); other transient errors stop at ``max_attempts``."""
+    max_rate_limited_wait_s: float = 600.0
+    """429s do not count against ``max_attempts`` (the provider says when to come back, and
+    waiting costs nothing); an item gives up once its 429 waits add up to this."""
     """A Retry-After longer than this is capped (the next attempt may be refused again)."""
 
 
@@ -53,6 +54,7 @@ class Attempts:
 
     count: int = 0
     rate_limited: int = 0
+    rate_limited_wait_s: float = 0.0
     last_error: TransientProviderError | None = None
 
 
@@ -76,11 +78,14 @@ async def call_with_retry(
             return await fn()
         except TransientProviderError as exc:
             attempts.last_error = exc
+            wait = backoff_s(policy, attempts.count - attempts.rate_limited, exc, rng)
             if exc.kind == "rate_limit":
                 attempts.rate_limited += 1
-            if (attempts.count - attempts.rate_limited >= policy.max_attempts
-                    or attempts.rate_limited >= policy.max_rate_limited_attempts):
+                attempts.rate_limited_wait_s += wait
+                if attempts.rate_limited_wait_s > policy.max_rate_limited_wait_s:
+                    raise
+            elif attempts.count - attempts.rate_limited >= policy.max_attempts:
                 raise
             if exc.retry_after_s is not None and on_retry_after is not None:
                 on_retry_after(exc.retry_after_s)
-            await sleep(backoff_s(policy, attempts.count, exc, rng))
+            await sleep(wait)
