@@ -186,21 +186,12 @@ def _inputs(
                 run_stats=run.stats,
             )
         )
+    earlier = [d for d in decision_history(session, bundle.workload.id) if d.quarter < quarter]
+    case = bundle.workload.case.value
     history = tuple(
-        mapping.history_point(
-            d.quarter, d.verdict.value, d.metrics or {}, bundle.workload.case.value
-        )
-        for d in decision_history(session, bundle.workload.id)
-        if d.quarter < quarter
+        mapping.history_point(d.quarter, d.verdict.value, d.metrics or {}, case) for d in earlier
     )
-    previous_hash = next(
-        (
-            (d.reproducibility or {}).get("eval_set_hash")
-            for d in reversed(decision_history(session, bundle.workload.id))
-            if d.quarter < quarter
-        ),
-        None,
-    )
+    previous_hash = (earlier[-1].reproducibility or {}).get("eval_set_hash") if earlier else None
     scorer = bundle.workload.scorer or {}
     judge = Judge(route=scorer["route"]) if scorer.get("kind") == "llm_judge" else None
     inputs = DecisionInputs(
