@@ -9,8 +9,8 @@ litellm's value is kept; its per-call overhead is not paid on the hot path:
   ``custom_openai``, ``litellm_proxy``, ``lm_studio``, ``llamafile``; or any of litellm's
   OpenAI-compatible providers given an ``api_base``) are sent as plain OpenAI chat-completion
   requests over one shared ``aiohttp`` session per route: about 0.3 ms of CPU per call, where
-  ``litellm.acompletion`` costs 4 ms and the ``openai`` SDK's httpx client 2-3 ms (measured:
-  ``bench/README.md``). Retries are ours (:mod:`tasks.evaluation.retry`).
+  ``litellm.acompletion`` costs about 4 ms and the ``openai`` SDK about 2 ms (measured:
+  BENCHMARKS.md, "Evaluation engine"). Retries are ours (:mod:`tasks.evaluation.retry`).
 - **Every other provider** (Anthropic, Bedrock, Vertex...) goes through
   ``litellm.acompletion`` with litellm's own retries off, so its provider transforms apply.
   ``CandidateSpec.transport = "litellm"`` forces this path for any route.
