@@ -225,7 +225,10 @@ def preflight_workload(workload: str, database_url: str | None = None) -> None:
         rows = [(c.name, c.runner.value, mapping.candidate_spec(c), dict(c.serving or {}))
                 for c in bundle.candidates]  # fmt: skip
         scorer_raw = dict(bundle.workload.scorer or {})
-    build_scorer(mapping.scorer_spec(scorer_raw))
+    from tasks.evaluation.scorers import check_judge_independent
+
+    scorer = build_scorer(mapping.scorer_spec(scorer_raw))
+    check_judge_independent(scorer, [spec for _, _, spec, _ in rows])
     for name, runner, spec, serving in rows:
         if runner == "api":
             check_candidate(spec, env=os.environ)
