@@ -1,96 +1,84 @@
-"""The decisions table behind ``relitigate report`` (registry reads only)."""
+"""Terminal views and registry sessions behind ``report``, ``history`` and ``routing``.
+
+Everything heavy (sqlalchemy, pandas, rich, matplotlib) is imported inside the functions.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
-def decisions_rows(quarter: str | None) -> list[dict[str, Any]]:
-    """One row per workload for ``quarter`` (default: each workload's latest decision)."""
-    from sqlalchemy import select
-
+@contextmanager
+def registry_session() -> Iterator[Session]:
+    """A read-only unit of work on the configured registry (rolled back at the end)."""
     from registry.db import make_engine, session_factory
-    from registry.models import Decision, Notice, Workload
     from relitigate.settings import load_settings
 
-    factory = session_factory(make_engine(load_settings().resolved_database_url()))
-    with factory() as session:
-        query = select(Decision, Workload).join(Workload, Decision.workload_id == Workload.id)
-        if quarter:
-            query = query.where(Decision.quarter == quarter)
-        latest: dict[str, tuple[Decision, Workload]] = {}
-        for decision, workload in session.execute(query.order_by(Decision.quarter)):
-            latest[workload.name] = (decision, workload)
-        notices = {
-            n.decision_id: n
-            for n in session.scalars(
-                select(Notice).where(Notice.decision_id.in_([d.id for d, _ in latest.values()]))
-            )
-        }
-        return [_row(d, w, notices.get(d.id)) for d, w in sorted(latest.values(), key=_name)]
+    engine = make_engine(load_settings().resolved_database_url())
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
-def _name(pair: tuple[Any, Any]) -> str:
-    return str(pair[1].name)
+def now_iso() -> str:
+    """The current time, UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def _row(decision: Any, workload: Any, notice: Any) -> dict[str, Any]:
-    m = decision.metrics or {}
-    ratio = m.get("ratio") or {}
-    money = m.get("money") or {}
-    failed = [g.get("name") for g in (decision.gates or []) if g.get("status") == "fail"]
-    return {
-        "workload": workload.name,
-        "quarter": decision.quarter,
-        "verdict": decision.verdict.value,
-        "ratio": ratio.get("value"),
-        "ratio_low": ratio.get("low"),
-        "ratio_high": ratio.get("high"),
-        "fine_tune_cost_per_useful_task_usd": (m.get("fine_tune") or {}).get(
-            "cost_per_useful_task_usd"
-        ),
-        "buy_cost_per_useful_task_usd": (m.get("buy") or {}).get("cost_per_useful_task_usd"),
-        "net_monthly_savings_usd": money.get("net_monthly_savings_usd"),
-        "failed_gates": failed,
-        "projected_erosion_quarter": (decision.trend or {}).get("projected_erosion_quarter"),
-        "notice": None if notice is None else f"{notice.kind.value}:{notice.status.value}",
-    }
-
-
-def print_decisions(rows: list[dict[str, Any]]) -> None:
-    """The rows as a rich table."""
+def print_report(document: Mapping[str, Any], *, title: str) -> None:
+    """The report as a rich table plus its totals."""
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="relitigate: decisions")
-    for col in ("workload", "quarter", "verdict", "ratio [95% CI]", "$/useful task FT | buy",
-                "net savings/mo", "failed gates", "erosion", "notice"):  # fmt: skip
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["workload"],
-            r["quarter"],
-            r["verdict"],
-            _ci(r["ratio"], r["ratio_low"], r["ratio_high"]),
-            f"{_usd(r['fine_tune_cost_per_useful_task_usd'])} | "
-            f"{_usd(r['buy_cost_per_useful_task_usd'])}",
-            _usd(r["net_monthly_savings_usd"], digits=0),
-            ", ".join(r["failed_gates"]),
-            r["projected_erosion_quarter"] or "",
-            r["notice"] or "",
+    from tasks.report.render import display_rows, rich_table, totals_line
+
+    console = Console()
+    console.print(rich_table(display_rows(document["workloads"]), title=title))
+    console.print(totals_line(document["totals"]))
+
+
+def history_rows(quarters: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One display row per decided quarter."""
+    from tasks.report.render import ci, usd
+
+    out = []
+    for q in quarters:
+        out.append(
+            {
+                "quarter": str(q["quarter"]),
+                "verdict": str(q["verdict"]),
+                "fine-tune quality": ci(
+                    q["fine_tune_quality"], q["fine_tune_quality_low"], q["fine_tune_quality_high"]
+                ),
+                "buy quality": ci(q["buy_quality"], q["buy_quality_low"], q["buy_quality_high"]),
+                f"{q['advantage_metric']} (threshold)": ci(
+                    q["advantage"], q["advantage_low"], q["advantage_high"]
+                )
+                + ("" if q["advantage_threshold"] is None else f" ({q['advantage_threshold']:g})"),
+                "$/useful task FT | buy": f"{usd(q['fine_tune_cost_per_useful_task_usd'])} | "
+                f"{usd(q['buy_cost_per_useful_task_usd'])}",
+                "net savings/month": usd(q["net_monthly_savings_usd"], digits=0),
+                "failed gate": ", ".join(q["failed_gates"]),
+                "erosion": q["projected_erosion_quarter"] or "",
+                "notice": f"{q['notice_kind']}: {q['notice_status']}" if q["notice_kind"] else "",
+            }
         )
-    Console().print(table)
+    return out
 
 
-def _ci(value: float | None, low: float | None, high: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if low is None or high is None:
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+def print_history(document: Mapping[str, Any]) -> None:
+    """A workload's decisions as a rich table."""
+    from rich.console import Console
 
+    from tasks.report.render import rich_table
 
-def _usd(value: float | None, *, digits: int = 6) -> str:
-    if value is None:
-        return "n/a"
-    return f"${value:,.{digits}f}"
+    rows = history_rows(document["quarters"])
+    title = f"relitigate: history of {document['workload']} ({document['case']})"
+    Console().print(rich_table(rows, title=title))

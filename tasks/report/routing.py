@@ -1,0 +1,170 @@
+"""The hybrid routing table: each workload's alias routed by its latest verdict. Pure.
+
+- ``keep`` / ``watch``: the fine-tune (watch is still a keep; the notice prepares the switch).
+- ``retire``: the buy alternative the decision judged against, at the route benchmarked.
+- ``inconclusive``: the route stays where the newest conclusive verdict put it (the
+  fine-tune when there is none): an inconclusive quarter never moves traffic.
+- no decision yet: the fine-tune, which is what production runs.
+
+:func:`model_list` turns the routes into a litellm Router ``model_list``: one deployment per
+workload whose ``model_name`` is the workload's name, so callers ask for ``ticket-triage``
+and the router sends it wherever the verdicts say. Keys are referenced as
+``os.environ/NAME`` (litellm reads the variable at start); no secret is ever written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tasks.report.records import Endpoint, RoutingRecord
+
+ROUTING_SCHEMA = "relitigate.routing"
+ROUTING_SCHEMA_VERSION = 1
+
+Target = Literal["fine_tune", "buy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where one workload's traffic goes, and why."""
+
+    workload: str
+    target: Target
+    endpoint: Endpoint
+    verdict: str | None
+    """The latest verdict (None: never decided)."""
+    quarter: str | None
+    """The latest decision's quarter."""
+    reason: str
+
+
+def route_for(record: RoutingRecord) -> Route | None:
+    """The route of one workload (None: it has no fine-tune and no decided buy)."""
+    verdict, quarter = record.latest_verdict, record.latest_quarter
+    if verdict == "retire" and record.latest_buy is not None:
+        return Route(
+            workload=record.workload,
+            target="buy",
+            endpoint=record.latest_buy,
+            verdict=verdict,
+            quarter=quarter,
+            reason=f"retire in {quarter}: the fine-tune's advantage has eroded; "
+            f"routed to the buy alternative {record.latest_buy.name}",
+        )
+    if verdict == "inconclusive":
+        why = record.latest_reasons[0] if record.latest_reasons else "evidence too weak"
+        if record.conclusive_verdict == "retire" and record.conclusive_buy is not None:
+            return Route(
+                workload=record.workload,
+                target="buy",
+                endpoint=record.conclusive_buy,
+                verdict=verdict,
+                quarter=quarter,
+                reason=f"inconclusive in {quarter} ({why}); the route stays on the buy "
+                f"alternative set by the retire verdict of {record.conclusive_quarter}",
+            )
+        if record.fine_tune is None:
+            return None
+        since = (
+            f"the {record.conclusive_verdict} verdict of {record.conclusive_quarter}"
+            if record.conclusive_verdict
+            else "production (no conclusive verdict yet)"
+        )
+        return Route(
+            workload=record.workload,
+            target="fine_tune",
+            endpoint=record.fine_tune,
+            verdict=verdict,
+            quarter=quarter,
+            reason=f"inconclusive in {quarter} ({why}); the route stays on the fine-tune, "
+            f"as set by {since}",
+        )
+    if record.fine_tune is None:
+        return None
+    if verdict in ("keep", "watch"):
+        reason = f"{verdict} in {quarter}: the fine-tune's advantage holds"
+        if verdict == "watch":
+            reason += ", but is projected to erode soon"
+    else:
+        reason = "no decision yet: the fine-tune stays in production"
+    return Route(
+        workload=record.workload,
+        target="fine_tune",
+        endpoint=record.fine_tune,
+        verdict=verdict,
+        quarter=quarter,
+        reason=reason,
+    )
+
+
+def routes(records: Iterable[RoutingRecord]) -> list[Route]:
+    """Every workload's route, in the records' order (workloads with none are left out)."""
+    return [r for r in (route_for(rec) for rec in records) if r is not None]
+
+
+def deployment(route: Route) -> dict[str, Any]:
+    """One litellm Router deployment: ``model_name`` is the workload's alias."""
+    params: dict[str, Any] = {"model": route.endpoint.route}
+    if route.endpoint.api_base:
+        params["api_base"] = route.endpoint.api_base
+    if route.endpoint.api_key_env:
+        params["api_key"] = f"os.environ/{route.endpoint.api_key_env}"
+    return {
+        "model_name": route.workload,
+        "litellm_params": params,
+        "model_info": {
+            "id": f"relitigate:{route.workload}",
+            "relitigate_target": route.target,
+            "relitigate_candidate": route.endpoint.name,
+            "relitigate_verdict": route.verdict,
+            "relitigate_quarter": route.quarter,
+            "relitigate_reason": route.reason,
+        },
+    }
+
+
+def model_list(all_routes: Iterable[Route]) -> list[dict[str, Any]]:
+    """A litellm Router ``model_list`` (also the proxy config's ``model_list``)."""
+    return [deployment(r) for r in all_routes]
+
+
+def routing_document(all_routes: list[Route], *, generated_at: str) -> dict[str, Any]:
+    """The JSON form: the routes with their reasons, and the litellm ``model_list``."""
+    return {
+        "schema": ROUTING_SCHEMA,
+        "schema_version": ROUTING_SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "routes": [
+            {
+                "workload": r.workload,
+                "target": r.target,
+                "candidate": r.endpoint.name,
+                "model": r.endpoint.route,
+                "api_base": r.endpoint.api_base,
+                "api_key_env": r.endpoint.api_key_env,
+                "runner": r.endpoint.runner,
+                "verdict": r.verdict,
+                "quarter": r.quarter,
+                "reason": r.reason,
+            }
+            for r in all_routes
+        ],
+        "model_list": model_list(all_routes),
+    }
+
+
+def litellm_yaml(all_routes: list[Route], *, generated_at: str) -> str:
+    """The litellm config file form: ``model_list`` only, with a header comment."""
+    import yaml
+
+    header = (
+        "# relitigate routing table (litellm Router / proxy model_list).\n"
+        f"# Generated {generated_at} from the latest verdicts: keep/watch -> fine-tune,\n"
+        "# retire -> buy alternative, inconclusive -> unchanged. Aliases are workload names.\n"
+    )
+    body = yaml.safe_dump(
+        {"model_list": model_list(all_routes)}, sort_keys=False, allow_unicode=True, width=100
+    )
+    return header + body

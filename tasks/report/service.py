@@ -1,0 +1,132 @@
+"""Report, history and routing from a registry session: the reader, then the pure parts.
+
+Each function takes a ``Session`` (the caller owns it and commits nothing: these only read)
+and returns what the CLI prints or writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.orm import Session
+
+from tasks.report import reader
+from tasks.report.document import history_document, report_document
+from tasks.report.frame import decisions_frame, latest_per_workload
+from tasks.report.routing import litellm_yaml, routes, routing_document
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ReportFormat = Literal["table", "json", "csv", "md", "html"]
+RoutingFormat = Literal["litellm", "json"]
+REPORT_FORMATS: tuple[str, ...] = ("table", "json", "csv", "md", "html")
+ROUTING_FORMATS: tuple[str, ...] = ("litellm", "json")
+MAX_HTML_HISTORIES = 12
+"""Workloads detailed with a history chart in the HTML report (the most urgent first)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """One quarter's report: the table and its JSON document."""
+
+    frame: pd.DataFrame
+    document: dict[str, Any]
+    title: str
+
+
+def load_report(session: Session, *, quarter: str | None, generated_at: str) -> Report:
+    """One row per active workload for ``quarter`` (default: each one's latest decision).
+
+    Raises:
+        InvalidValueError: ``quarter`` is not ``YYYYQn``.
+    """
+    records = reader.report_records(session, quarter)
+    frame = latest_per_workload(decisions_frame(records), quarter)
+    document = report_document(frame, quarter=quarter, generated_at=generated_at)
+    title = f"relitigate report: {quarter}" if quarter else "relitigate report: latest decisions"
+    return Report(frame=frame, document=document, title=title)
+
+
+def report_text(report: Report, fmt: str) -> str:
+    """``json``, ``csv`` or ``md`` text of a report (``table`` and ``html`` are elsewhere)."""
+    from tasks.report.render import csv_text, markdown_text
+
+    if fmt == "json":
+        return json.dumps(report.document, indent=2) + "\n"
+    if fmt == "csv":
+        return csv_text(report.frame)
+    if fmt == "md":
+        return markdown_text(report.document, title=report.title)
+    raise ValueError(f"report_text: unsupported format {fmt!r}")
+
+
+def report_html(session: Session, report: Report) -> str:
+    """The HTML page: overview chart, table, and history charts of the urgent workloads."""
+    from tasks.report.charts import history_chart_png, overview_chart_png
+    from tasks.report.html import render_html
+
+    decided = report.frame[report.frame["verdict"].notna()]
+    overview = (
+        overview_chart_png(decided, title="Advantage against threshold, and net savings")
+        if len(decided)
+        else None
+    )
+    histories: dict[str, bytes] = {}
+    for row in decided.head(MAX_HTML_HISTORIES).itertuples():
+        name = str(row.workload)
+        history = decisions_frame(reader.history_records(session, name))
+        histories[name] = history_chart_png(history, title=f"{name}: by quarter")
+    return render_html(
+        report.document, title=report.title, overview_png=overview, history_pngs=histories
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    """Every decision of one workload."""
+
+    workload: str
+    case: str
+    frame: pd.DataFrame
+    document: dict[str, Any]
+
+
+def load_history(session: Session, workload: str, *, generated_at: str) -> History:
+    """Every quarter's decision of ``workload``, oldest first.
+
+    Raises:
+        NotFoundError: no workload of that name.
+    """
+    records = reader.history_records(session, workload)
+    if records:
+        case = records[0].case
+    else:
+        from registry.queries import get_workload
+
+        case = get_workload(session, workload, include_archived=True).case.value
+    frame = decisions_frame(records)
+    document = history_document(frame, workload=workload, case=case, generated_at=generated_at)
+    return History(workload=workload, case=case, frame=frame, document=document)
+
+
+def history_png(history: History) -> bytes:
+    """The history chart of a workload."""
+    from tasks.report.charts import history_chart_png
+
+    return history_chart_png(
+        history.frame,
+        title=f"{history.workload}: fine-tune vs buy alternative by quarter",
+    )
+
+
+def routing_text(session: Session, fmt: str, *, generated_at: str) -> str:
+    """The routing table as litellm YAML (``model_list``) or the JSON document."""
+    table = routes(reader.routing_records(session))
+    if fmt == "litellm":
+        return litellm_yaml(table, generated_at=generated_at)
+    if fmt == "json":
+        return json.dumps(routing_document(table, generated_at=generated_at), indent=2) + "\n"
+    raise ValueError(f"routing_text: unsupported format {fmt!r}")
