@@ -107,6 +107,8 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     step = max(1, len(xs) // 16)
     cost.set_xticks(xs[::step], labels[::step], rotation=0 if len(xs) <= 8 else 45)
     cost.set_xlabel("quarter")
+    if xs:
+        cost.set_xlim(-0.4, xs[-1] + 0.6)
     fig.suptitle(title)
     return _png(fig)
 

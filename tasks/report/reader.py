@@ -49,7 +49,7 @@ def report_records(session: Session, quarter: str | None = None) -> list[Decisio
         .where(Workload.archived_at.is_(None))
         .order_by(Workload.name)
     )
-    pairs = list(session.execute(query).tuples())
+    pairs = [(w, d) for w, d in session.execute(query)]
     notices = _notices(session, [d.id for _, d in pairs if d is not None])
     return [_record(w, d, notices.get(d.id) if d else None) for w, d in pairs]
 
