@@ -24,7 +24,9 @@ def registry_url(migrated_url: str, session_factory: Any) -> str:
 
 
 def _run(url: str, *args: str) -> str:
-    result = CliRunner().invoke(app, list(args), env={"RELITIGATE_DATABASE_URL": url, "COLUMNS": "250"})
+    result = CliRunner().invoke(
+        app, list(args), env={"RELITIGATE_DATABASE_URL": url, "COLUMNS": "250"}
+    )
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     assert result.exit_code == 0, result.output

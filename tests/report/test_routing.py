@@ -1,0 +1,93 @@
+"""The hybrid routing table: verdicts decide the route; litellm's Router loads it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import yaml
+
+from tasks.report.records import Endpoint, RoutingRecord
+from tasks.report.routing import litellm_yaml, route_for, routes, routing_document
+
+FT = Endpoint(name="ft", route="hosted_vllm/ft-v3", api_base="http://gpu:8000/v1")
+BUY_Q3 = Endpoint(name="frontier", route="openai/frontier-q3", api_key_env="OPENAI_KEY")
+BUY_Q4 = Endpoint(name="frontier", route="openai/frontier-q4", api_key_env="OPENAI_KEY")
+
+
+def rec(verdict: str | None, conclusive: str | None = None, **kw: Any) -> RoutingRecord:
+    return RoutingRecord(
+        workload=kw.pop("workload", "w"),
+        fine_tune=kw.pop("fine_tune", FT),
+        latest_quarter="2026Q4" if verdict else None,
+        latest_verdict=verdict,
+        latest_reasons=kw.pop("reasons", ()),
+        latest_buy=BUY_Q4 if verdict else None,
+        conclusive_quarter="2026Q3" if conclusive else None,
+        conclusive_verdict=conclusive,
+        conclusive_buy=BUY_Q3 if conclusive else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "target", "model", "says"),
+    [
+        (rec("keep", "keep"), "fine_tune", "hosted_vllm/ft-v3", "keep in 2026Q4"),
+        (rec("watch", "watch"), "fine_tune", "hosted_vllm/ft-v3", "projected to erode"),
+        (rec("retire", "retire"), "buy", "openai/frontier-q4", "retire in 2026Q4"),
+        (rec("inconclusive", "keep", reasons=("too few items",)), "fine_tune",
+         "hosted_vllm/ft-v3", "too few items"),
+        (rec("inconclusive", "retire"), "buy", "openai/frontier-q3", "retire verdict of 2026Q3"),
+        (rec("inconclusive", None), "fine_tune", "hosted_vllm/ft-v3", "no conclusive verdict"),
+        (rec(None), "fine_tune", "hosted_vllm/ft-v3", "no decision yet"),
+    ],
+)  # fmt: skip
+def test_route_follows_the_verdict(
+    record: RoutingRecord, target: str, model: str, says: str
+) -> None:
+    route = route_for(record)
+    assert route is not None
+    assert (route.target, route.endpoint.route) == (target, model)
+    assert says in route.reason
+
+
+def test_a_workload_without_fine_tune_or_buy_has_no_route() -> None:
+    assert route_for(rec("keep", "keep", fine_tune=None)) is None
+    assert route_for(rec(None, fine_tune=None)) is None
+
+
+def test_document_never_holds_a_key() -> None:
+    table = routes([rec("retire", "retire", workload="a"), rec("keep", "keep", workload="b")])
+    doc = routing_document(table, generated_at="t")
+    params = doc["model_list"][0]["litellm_params"]
+    assert params == {"model": "openai/frontier-q4", "api_key": "os.environ/OPENAI_KEY"}
+    assert doc["model_list"][1]["litellm_params"]["api_base"] == "http://gpu:8000/v1"
+    assert "api_key" not in doc["model_list"][1]["litellm_params"]
+
+
+def test_litellm_router_loads_the_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.setenv("LITELLM_OFFLINE_MODE", "true")
+    monkeypatch.setenv("OPENAI_KEY", "sk-test-not-a-secret")
+    assert os.environ["LITELLM_OFFLINE_MODE"] == "true"
+    import litellm
+
+    records = [
+        rec("retire", "retire", workload="ticket-triage"),
+        rec("keep", "keep", workload="contract-review"),
+        rec("inconclusive", "keep", workload="invoice-fields"),
+    ]
+    text = litellm_yaml(routes(records), generated_at="2026-11-25T00:00:00+00:00")
+    assert "sk-test" not in text
+    config = yaml.safe_load(text)
+    router = litellm.Router(model_list=config["model_list"])
+    models = {d["model_name"]: d["litellm_params"]["model"] for d in router.registry().all()}
+    assert models == {
+        "ticket-triage": "openai/frontier-q4",
+        "contract-review": "hosted_vllm/ft-v3",
+        "invoice-fields": "hosted_vllm/ft-v3",
+    }
+    info = {d["model_name"]: d["model_info"] for d in router.registry().all()}
+    assert info["ticket-triage"]["relitigate_target"] == "buy"
+    assert info["invoice-fields"]["relitigate_verdict"] == "inconclusive"
