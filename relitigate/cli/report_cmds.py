@@ -13,8 +13,10 @@ import typer
 _OUTPUT = typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
 
 
-def _bad_format(value: str, allowed: tuple[str, ...]) -> typer.BadParameter:
-    return typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+def _bad_format(value: str, allowed: tuple[str, ...]) -> Exception:
+    from tasks.report.errors import ReportError
+
+    return ReportError(f"bad --format {value!r}: use one of {', '.join(allowed)}")
 
 
 def register(app: typer.Typer) -> None:
