@@ -240,18 +240,18 @@ def write_item_results(
         records.append(record)
     insert = _insert_fn(session)
     table = ItemResult.__table__
-    for start in range(0, len(records), WRITE_BATCH):
-        stmt = insert(table).values(records[start : start + WRITE_BATCH])
-        updates = {
+    stmt = insert(table)
+    # One statement, executed with many parameter sets: SQLAlchemy compiles it once and
+    # caches it, instead of compiling a new multi-row VALUES for every flush.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "item_id"],
+        set_={
             name: stmt.excluded[name] for name in records[0] if name not in ("run_id", "item_id")
-        }
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_id", "item_id"],
-                set_=updates,
-                where=table.c.error.is_not(None),
-            )
-        )
+        },
+        where=table.c.error.is_not(None),
+    )
+    for start in range(0, len(records), WRITE_BATCH):
+        session.execute(stmt, records[start : start + WRITE_BATCH])
     return len(records)
 
 
