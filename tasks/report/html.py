@@ -21,10 +21,11 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
 .card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:150px}
 .card b{display:block;font-size:20px}
-table{border-collapse:collapse;width:100%;font-size:13px}
+table{border-collapse:collapse;width:100%;font-size:12px}
 th,td{border-bottom:1px solid #e5e5e5;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f6f6f6;cursor:pointer;user-select:none;white-space:nowrap}
-td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}
 .v{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600}
 .v-keep{background:#2ca02c}.v-watch{background:#ff7f0e}.v-retire{background:#d62728}
 .v-inconclusive{background:#7f7f7f}.v-none{background:#bbb}
@@ -150,8 +151,8 @@ def _table(rows: Sequence[Mapping[str, Any]], shown: Sequence[Mapping[str, str]]
             cells.append(f"<td{css}{attr}>{escape(row[header])}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        f'<table class="sortable"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 

@@ -34,11 +34,12 @@ def usd(value: Any, *, digits: int | None = None) -> str:
     """Dollars: whole dollars for large sums, significant digits for per-task costs."""
     if not _present(value):
         return "n/a"
+    sign = "-" if value < 0 else ""
     if digits is not None:
-        return f"${value:,.{digits}f}"
+        return f"{sign}${abs(value):,.{digits}f}"
     if abs(value) >= 100:
-        return f"${value:,.0f}"
-    return f"${value:.3g}"
+        return f"{sign}${abs(value):,.0f}"
+    return f"{sign}${abs(value):.3g}"
 
 
 def _present(value: Any) -> bool:
