@@ -20,7 +20,6 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from tasks.evaluation.budget import Budget, max_completion_tokens, worst_case_cost
 from tasks.evaluation.errors import (
@@ -35,6 +34,7 @@ from tasks.evaluation.prompt import Message, char_count, preamble, render
 from tasks.evaluation.provider import Completion, Provider, open_provider
 from tasks.evaluation.retry import Attempts, RetryPolicy, call_with_retry
 from tasks.evaluation.scorers.judge import check_judge_independent
+from tasks.evaluation.scoring import score_output
 from tasks.evaluation.types import (
     CandidateSpec,
     EvalItem,
@@ -206,37 +206,11 @@ class _Run:
     async def _score(
         self, item: EvalItem, c: Completion, cost: Decimal, latency_ms: float, attempts: int
     ) -> ItemResult:
-        base: dict[str, Any] = {
-            "item_key": item.key,
-            "output": c.text,
-            "prompt_tokens": c.prompt_tokens,
-            "completion_tokens": c.completion_tokens,
-            "cost_usd": cost,
-            "latency_ms": latency_ms,
-            "attempts": attempts,
-            "model_version": c.model_version,
-        }
-        try:
-            s = await self.scorer(c.text, item)
-        except EvaluationError:
-            raise
-        except Exception as exc:  # a broken user scorer marks the item, not the run
-            return ItemResult(
-                passed=False,
-                score=0.0,
-                judge_cost_usd=Decimal(0),
-                error=f"scorer failed: {exc!r}",
-                error_kind="scorer",
-                **base,
-            )
-        return ItemResult(
-            passed=s.passed,
-            score=s.value,
-            judge_cost_usd=s.judge_cost_usd,
-            explanation=s.explanation,
-            judge=s.judge,
-            **base,
-        )
+        return await score_output(
+            self.scorer, item, c.text, prompt_tokens=c.prompt_tokens,
+            completion_tokens=c.completion_tokens, cost_usd=cost, latency_ms=latency_ms,
+            attempts=attempts, model_version=c.model_version,
+        )  # fmt: skip
 
     async def _record(self, r: ItemResult) -> None:
         t = self.t

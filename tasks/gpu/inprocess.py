@@ -28,6 +28,7 @@ from tasks.evaluation.errors import EvaluationError
 from tasks.evaluation.pricing import PricePlan, price_plan
 from tasks.evaluation.prompt import preamble, render
 from tasks.evaluation.scorers import check_judge_independent
+from tasks.evaluation.scoring import score_output
 from tasks.evaluation.types import (
     CandidateSpec,
     EvalItem,
@@ -386,36 +387,12 @@ def _report(
 async def _score(
     scorer: Scorer, item: EvalItem, out: Generation, *, plan: PricePlan, latency_ms: float
 ) -> ItemResult:
-    base: dict[str, Any] = {
-        "item_key": item.key,
-        "output": out.text,
-        "prompt_tokens": out.prompt_tokens,
-        "completion_tokens": out.completion_tokens,
-        "cost_usd": plan.call_cost(out.prompt_tokens, out.completion_tokens),
-        "latency_ms": latency_ms,
-        "attempts": 1,
-    }
-    try:
-        score = await scorer(out.text, item)
-    except EvaluationError:
-        raise
-    except Exception as exc:  # a broken user scorer marks the item, not the run
-        return ItemResult(
-            **base,
-            passed=False,
-            score=0.0,
-            judge_cost_usd=Decimal(0),
-            error=f"scorer failed: {exc!r}",
-            error_kind="scorer",
-        )
-    return ItemResult(
-        **base,
-        passed=score.passed,
-        score=score.value,
-        judge_cost_usd=score.judge_cost_usd,
-        explanation=score.explanation,
-        judge=score.judge,
-    )
+    return await score_output(
+        scorer, item, out.text, prompt_tokens=out.prompt_tokens,
+        completion_tokens=out.completion_tokens,
+        cost_usd=plan.call_cost(out.prompt_tokens, out.completion_tokens),
+        latency_ms=latency_ms, attempts=1,
+    )  # fmt: skip
 
 
 def _model_version(config: ServingConfig) -> str:
