@@ -1,6 +1,6 @@
 """Terminal views and registry sessions behind ``report``, ``history`` and ``routing``.
 
-Everything heavy (sqlalchemy, pandas, rich, matplotlib) is imported inside the functions.
+Everything heavy (sqlalchemy, pandas, matplotlib) is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ def now_iso() -> str:
 
 
 def print_report(document: Mapping[str, Any], *, title: str) -> None:
-    """The report as a rich table plus its totals."""
-    from rich.console import Console
+    """The report as an aligned text table plus its totals."""
+    import sys
 
-    from tasks.report.render import display_rows, rich_table, totals_line
+    from tasks.report.render import display_rows, text_table, totals_line
 
-    console = Console()
-    console.print(rich_table(display_rows(document["workloads"]), title=title))
-    console.print(totals_line(document["totals"]))
+    sys.stdout.write(text_table(display_rows(document["workloads"]), title=title))
+    sys.stdout.write(totals_line(document["totals"]) + "\n")
 
 
 def history_rows(quarters: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -74,11 +73,11 @@ def history_rows(quarters: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def print_history(document: Mapping[str, Any]) -> None:
-    """A workload's decisions as a rich table."""
-    from rich.console import Console
+    """A workload's decisions as an aligned text table."""
+    import sys
 
-    from tasks.report.render import rich_table
+    from tasks.report.render import text_table
 
     rows = history_rows(document["quarters"])
     title = f"relitigate: history of {document['workload']} ({document['case']})"
-    Console().print(rich_table(rows, title=title))
+    sys.stdout.write(text_table(rows, title=title))

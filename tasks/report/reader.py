@@ -40,7 +40,7 @@ def report_records(session: Session, quarter: str | None = None) -> list[Decisio
             .subquery()
         )
     query = (
-        select(Workload, Decision)
+        select(*_WORKLOAD_COLUMNS, *_DECISION_COLUMNS)
         .outerjoin(wanted, wanted.c.workload_id == Workload.id)
         .outerjoin(
             Decision,
@@ -49,9 +49,51 @@ def report_records(session: Session, quarter: str | None = None) -> list[Decisio
         .where(Workload.archived_at.is_(None))
         .order_by(Workload.name)
     )
-    pairs = [(w, d) for w, d in session.execute(query)]
-    notices = _notices(session, [d.id for _, d in pairs if d is not None])
-    return [_record(w, d, notices.get(d.id) if d else None) for w, d in pairs]
+    rows = list(session.execute(query))
+    notices = _notices(session, [r.decision_id for r in rows if r.decision_id is not None])
+    return [_record_of_row(r, notices.get(r.decision_id)) for r in rows]
+
+
+_WORKLOAD_COLUMNS = (
+    Workload.name,
+    Workload.case,
+    Workload.owner_email,
+    Workload.volume_per_day,
+    Workload.adopted_quarter,
+)
+_DECISION_COLUMNS = (
+    Decision.id.label("decision_id"),
+    Decision.quarter,
+    Decision.verdict,
+    Decision.metrics,
+    Decision.gates,
+    Decision.trend,
+    Decision.reproducibility,
+)
+
+
+def _record_of_row(row: Any, notice: tuple[str, str] | None) -> DecisionRecord:
+    """A record from one row of ``_WORKLOAD_COLUMNS + _DECISION_COLUMNS`` (no ORM objects)."""
+    base: dict[str, Any] = {
+        "workload": row.name,
+        "case": str(row.case),
+        "owner_email": row.owner_email,
+        "volume_per_day": float(row.volume_per_day),
+        "adopted_quarter": row.adopted_quarter,
+    }
+    if row.decision_id is None:
+        return DecisionRecord(**base)
+    return DecisionRecord(
+        **base,
+        quarter=row.quarter,
+        verdict=str(row.verdict),
+        metrics=row.metrics or {},
+        gates=row.gates if isinstance(row.gates, list) else [],
+        trend=row.trend or {},
+        reproducibility=row.reproducibility or {},
+        notice_kind=notice[0] if notice else None,
+        notice_status=notice[1] if notice else None,
+    )
 
 
 def history_records(session: Session, workload: str) -> list[DecisionRecord]:
@@ -60,14 +102,16 @@ def history_records(session: Session, workload: str) -> list[DecisionRecord]:
     Raises:
         NotFoundError: no workload of that name.
     """
-    row = get_workload(session, workload, include_archived=True)
-    decisions = list(
-        session.scalars(
-            select(Decision).where(Decision.workload_id == row.id).order_by(Decision.quarter)
-        )
+    found = get_workload(session, workload, include_archived=True)
+    query = (
+        select(*_WORKLOAD_COLUMNS, *_DECISION_COLUMNS)
+        .join(Decision, Decision.workload_id == Workload.id)
+        .where(Workload.id == found.id)
+        .order_by(Decision.quarter)
     )
-    notices = _notices(session, [d.id for d in decisions])
-    return [_record(row, d, notices.get(d.id)) for d in decisions]
+    rows = list(session.execute(query))
+    notices = _notices(session, [r.decision_id for r in rows])
+    return [_record_of_row(r, notices.get(r.decision_id)) for r in rows]
 
 
 def routing_records(session: Session) -> list[RoutingRecord]:
@@ -172,28 +216,3 @@ def _notices(session: Session, decision_ids: list[int]) -> dict[int, tuple[str, 
             if decision_id is not None:
                 found.setdefault(decision_id, (str(kind), str(status)))
     return found
-
-
-def _record(
-    workload: Workload, decision: Decision | None, notice: tuple[str, str] | None
-) -> DecisionRecord:
-    base: dict[str, Any] = {
-        "workload": workload.name,
-        "case": workload.case.value,
-        "owner_email": workload.owner_email,
-        "volume_per_day": float(workload.volume_per_day),
-        "adopted_quarter": workload.adopted_quarter,
-    }
-    if decision is None:
-        return DecisionRecord(**base)
-    return DecisionRecord(
-        **base,
-        quarter=decision.quarter,
-        verdict=decision.verdict.value,
-        metrics=decision.metrics or {},
-        gates=decision.gates if isinstance(decision.gates, list) else [],
-        trend=decision.trend or {},
-        reproducibility=decision.reproducibility or {},
-        notice_kind=notice[0] if notice else None,
-        notice_status=notice[1] if notice else None,
-    )
