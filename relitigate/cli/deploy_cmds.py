@@ -1,0 +1,444 @@
+"""Commands that put relitigate on a Prefect server: ``deploy`` and ``serve``.
+
+- ``relitigate deploy`` creates the work pools (``relitigate-local``, a process pool, and
+  ``relitigate-gpu`` of the chosen type) from ``deployments/work-pools/*.json`` and applies
+  ``deployments/prefect.yaml`` (``prefect --no-prompt deploy --all``) against the configured
+  Prefect API. Workers then pick the runs up.
+- ``relitigate serve`` is one machine, no workers: it starts ``prefect server start`` on
+  SQLite (127.0.0.1), then serves the quarterly (cron) and on-demand deployments from this
+  process, which is what makes the schedule fire (Prefect's ephemeral API has no scheduler).
+  Ctrl-C stops the runner and the server.
+
+Prefect is imported inside the command bodies only. :class:`LocalPrefectServer` is also what
+the tests use to start their servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+QUARTERLY_CRON = "0 6 1 1,4,7,10 *"
+"""First day of January, April, July and October, 06:00 UTC."""
+LOCAL_POOL = "relitigate-local"
+GPU_POOL = "relitigate-gpu"
+DEFAULT_PREFECT_FILE = Path("deployments/prefect.yaml")
+HEALTH_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+
+
+class DeployError(Exception):
+    """A deploy or serve problem the user can fix (exit code 2)."""
+
+    exit_code = 2
+
+
+class GpuPoolType(enum.StrEnum):
+    """Worker type of the ``relitigate-gpu`` pool, and the template it is created from."""
+
+    process = "process"
+    kubernetes = "kubernetes"
+    docker = "docker"
+
+    @property
+    def template_name(self) -> str:
+        """The base job template's file name under ``deployments/work-pools/``."""
+        return {"process": "process.json", "kubernetes": "kubernetes-gpu.json",
+                "docker": "docker-gpu.json"}[self.value]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One work pool to create: name, worker type and base job template file."""
+
+    name: str
+    type: str
+    template: Path
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy
+
+
+def project_root(prefect_file: Path) -> Path:
+    """The folder the ``prefect.yaml`` entrypoints are relative to (the one holding ``flows/``)."""
+    resolved = prefect_file.resolve()
+    for parent in resolved.parents:
+        if (parent / "flows").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def pool_specs(prefect_file: Path, gpu_pool_type: GpuPoolType) -> list[PoolSpec]:
+    """The pools ``deploy`` creates, their templates beside ``prefect_file``; all must exist."""
+    folder = prefect_file.resolve().parent / "work-pools"
+    specs = [
+        PoolSpec(LOCAL_POOL, "process", folder / "process.json"),
+        PoolSpec(GPU_POOL, gpu_pool_type.value, folder / gpu_pool_type.template_name),
+    ]
+    for spec in specs:
+        if not spec.template.is_file():
+            raise DeployError(
+                f"work-pool template {spec.template} for pool {spec.name!r} does not exist; "
+                f"expected it beside {prefect_file} in work-pools/"
+            )
+    return specs
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """A base job template (``job_configuration`` + ``variables``), checked for shape."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DeployError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not {"job_configuration", "variables"} <= data.keys():
+        raise DeployError(f"{path}: a base job template needs job_configuration and variables")
+    return data
+
+
+def configured_api_url() -> str:
+    """Prefect's configured API URL (environment or profile); a :class:`DeployError` if none."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        raise DeployError(
+            "PREFECT_API_URL is not set: relitigate deploy needs a Prefect server "
+            "(e.g. PREFECT_API_URL=http://127.0.0.1:4200/api; `relitigate serve` starts one "
+            "on this machine)"
+        )
+    return str(url)
+
+
+async def create_pools(specs: list[PoolSpec]) -> list[str]:
+    """Create (or overwrite) each pool; returns one line per pool."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    lines = []
+    async with get_client() as client:
+        for spec in specs:
+            template = load_template(spec.template)
+            try:
+                pool = await client.create_work_pool(
+                    WorkPoolCreate(name=spec.name, type=spec.type, base_job_template=template),
+                    overwrite=True,
+                )
+            except PrefectHTTPStatusError as exc:
+                raise DeployError(
+                    f"the Prefect API refused work pool {spec.name!r} (type {spec.type}, "
+                    f"template {spec.template}): {exc.response.text[:500]}"
+                ) from exc
+            lines.append(f"work pool {pool.name} ({pool.type}) from {spec.template.name}")
+    return lines
+
+
+def run_prefect_deploy(prefect_file: Path, root: Path) -> None:
+    """``prefect --no-prompt deploy --all --prefect-file FILE`` in ``root``, output shown."""
+    argv = [_prefect_exe(), "--no-prompt", "deploy", "--all", "--prefect-file",
+            str(prefect_file.resolve())]  # fmt: skip
+    done = subprocess.run(argv, cwd=root, check=False)
+    if done.returncode != 0:
+        raise DeployError(
+            f"`{shlex.join(argv)}` failed with exit code {done.returncode} (its output is above)"
+        )
+
+
+def _prefect_exe() -> str:
+    candidate = Path(sys.executable).with_name("prefect")
+    return str(candidate) if candidate.is_file() else "prefect"
+
+
+# ---------------------------------------------------------------------------------------------
+# serve
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something already listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def health_ok(api_url: str) -> bool:
+    """Whether ``GET {api_url}/health`` answers 200 now."""
+    request = urllib.request.Request(f"{api_url}/health")
+    try:
+        with _no_proxy().open(request, timeout=2) as response:
+            return int(response.status) == 200
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return False
+
+
+def _no_proxy() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class LocalPrefectServer:
+    """``prefect server start`` on 127.0.0.1 in its own process group, output in a log file.
+
+    ``database_url`` (``postgresql+asyncpg://...``) puts the server on PostgreSQL; default:
+    SQLite under ``home``. Use as a context manager, or :meth:`start` / :meth:`stop`.
+    """
+
+    home: Path
+    port: int
+    database_url: str | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    popen: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        """E.g. ``http://127.0.0.1:4200/api``."""
+        return f"http://{self.host}:{self.port}/api"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server writes its output."""
+        return self.home / "server.log"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's pid (also its process group), once started."""
+        return self.popen.pid if self.popen else None
+
+    def env(self) -> dict[str, str]:
+        """The server's environment: this one, its own home, no analytics, 127.0.0.1 only."""
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        env.update(
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_SERVER_API_HOST=self.host,
+            PREFECT_SERVER_API_PORT=str(self.port),
+        )
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
+        """Start the server and wait until ``/api/health`` answers.
+
+        Raises:
+            DeployError: the port is taken, or the server exits or stays silent (log tail).
+        """
+        if port_in_use(self.port, self.host):
+            raise DeployError(
+                f"port {self.port} on {self.host} is already in use; pick another with --port"
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        argv = [_prefect_exe(), "server", "start", "--host", self.host, "--port",
+                str(self.port)]  # fmt: skip
+        self.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not health_ok(self.api_url):
+            code = self.popen.poll()
+            if code is not None or time.monotonic() > deadline:
+                why = f"exited with code {code}" if code is not None else "did not answer"
+                self.stop()
+                raise DeployError(
+                    f"the Prefect server on {self.host}:{self.port} {why} within "
+                    f"{timeout_s:g} s; log {self.log_path}:\n{self.log_tail()}"
+                )
+            time.sleep(0.25)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the server's log."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop the whole process group: SIGTERM, ``grace_s`` seconds, then SIGKILL."""
+        if self.popen is not None:
+            pgid = self.popen.pid
+            _signal_group(pgid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and _group_alive(pgid):
+                self.popen.poll()
+                time.sleep(0.1)
+            if _group_alive(pgid):
+                _signal_group(pgid, signal.SIGKILL)
+            self.popen.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> LocalPrefectServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # A zombie leader still "exists" until reaped; the caller polls it.
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. systemd stopping us) unwinds like Ctrl-C, so the server is stopped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve_deployments(limit: int | None) -> None:
+    """Serve ``relitigate-quarter/quarterly`` (cron) and ``relitigate-quarter/on-demand``
+    from this process until interrupted (the Prefect API must be configured already)."""
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.schedules import Cron
+
+    from flows.quarter import relitigate_quarter
+
+    quarterly = relitigate_quarter.to_deployment(
+        name="quarterly",
+        description="Re-litigate every production fine-tune at the start of each quarter.",
+        schedules=[Cron(QUARTERLY_CRON, timezone="UTC")],
+        concurrency_limit=1,
+    )
+    on_demand = relitigate_quarter.to_deployment(
+        name="on-demand",
+        description="Re-litigate now, for a given quarter and/or workloads (no schedule).",
+    )
+    assert isinstance(quarterly, RunnerDeployment) and isinstance(on_demand, RunnerDeployment)
+    serve(quarterly, on_demand, limit=limit)
+
+
+def default_prefect_home() -> Path:
+    """``PREFECT_HOME`` if set, else ``prefect/`` under relitigate's data directory."""
+    from relitigate.settings import load_settings
+
+    configured = os.environ.get("PREFECT_HOME")
+    return Path(configured) if configured else load_settings().data_dir / "prefect"
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``deploy`` and ``serve`` to ``app``."""
+
+    @app.command()
+    def deploy(
+        prefect_file: Annotated[
+            Path, typer.Option("--prefect-file", help="The deployments file to apply.")
+        ] = DEFAULT_PREFECT_FILE,
+        gpu_pool_type: Annotated[
+            GpuPoolType,
+            typer.Option("--gpu-pool-type", help="Worker type of the relitigate-gpu pool."),
+        ] = GpuPoolType.kubernetes,
+    ) -> None:
+        """Create the work pools and deployments on the Prefect server at PREFECT_API_URL."""
+        import asyncio
+
+        if not prefect_file.is_file():
+            raise DeployError(f"{prefect_file} does not exist (pass --prefect-file)")
+        specs = pool_specs(prefect_file, gpu_pool_type)
+        api_url = configured_api_url()
+        typer.echo(f"relitigate: deploying to {api_url}")
+        for line in asyncio.run(create_pools(specs)):
+            typer.echo(f"relitigate: {line}")
+        run_prefect_deploy(prefect_file, project_root(prefect_file))
+        typer.echo(
+            f"relitigate: done. Start workers: prefect worker start --pool {LOCAL_POOL}; "
+            f"prefect worker start --pool {GPU_POOL} --type {gpu_pool_type.value}"
+        )
+
+    @app.command()
+    def serve(
+        port: Annotated[int, typer.Option("--port", help="Port of the Prefect server.")] = 4200,
+        limit: Annotated[
+            int | None, typer.Option("--limit", help="Flow runs at once (default: no cap).")
+        ] = None,
+    ) -> None:
+        """Start a local Prefect server (SQLite, 127.0.0.1) and serve the quarterly schedule
+        and the on-demand deployment from this process until Ctrl-C."""
+        from relitigate.settings import load_settings
+
+        home = default_prefect_home()
+        server = LocalPrefectServer(home=home, port=port)
+        typer.echo(f"relitigate: starting the Prefect server (home {home}, log {server.log_path})")
+        with _sigterm_as_interrupt():
+            try:
+                server.start()
+                typer.echo(f"relitigate: Prefect API {server.api_url} (UI on port {port})")
+                # Before the first prefect import reads its settings: this process and the
+                # flow runs it starts talk to the server just started.
+                os.environ.update(
+                    PREFECT_API_URL=server.api_url,
+                    PREFECT_HOME=str(home),
+                    PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                )
+                if load_settings().gpu_deployment:
+                    typer.echo(
+                        "relitigate: RELITIGATE_GPU_DEPLOYMENT is set: fine-tune benchmarks wait "
+                        "for a worker on that deployment's pool (unset it to run them here)",
+                        err=True,
+                    )
+                from prefect.settings import PREFECT_API_URL, temporary_settings
+
+                with temporary_settings({PREFECT_API_URL: server.api_url}):
+                    serve_deployments(limit)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                typer.echo("relitigate: stopping the Prefect server")
+                server.stop()
