@@ -130,12 +130,23 @@ async def create_pools(specs: list[PoolSpec]) -> list[str]:
     """Create (or overwrite) each pool; returns one line per pool."""
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
     lines = []
     async with get_client() as client:
         for spec in specs:
             template = load_template(spec.template)
+            try:
+                existing = await client.read_work_pool(spec.name)
+            except ObjectNotFound:
+                existing = None
+            if existing is not None and existing.type != spec.type:
+                # Overwriting keeps the old type: a docker template on a kubernetes pool.
+                raise DeployError(
+                    f"work pool {spec.name!r} exists with type {existing.type}, not "
+                    f"{spec.type}; delete it first (prefect work-pool delete {spec.name}) "
+                    f"or deploy with --gpu-pool-type {existing.type}"
+                )
             try:
                 pool = await client.create_work_pool(
                     WorkPoolCreate(name=spec.name, type=spec.type, base_job_template=template),
@@ -325,17 +336,24 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (e.g. systemd stopping us) unwinds like Ctrl-C, so the server is stopped."""
+def _stop_signals_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (e.g. systemd stopping us) unwind, so the server is stopped.
+
+    SIGINT gets Python's handler even when the parent ignored it (a shell's ``cmd &``), so
+    Ctrl-C or ``kill -INT`` always stops ``serve``. The Prefect runner installs its own
+    SIGTERM handler while serving, which also ends :func:`serve_deployments`.
+    """
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous_term = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def serve_deployments(limit: int | None) -> None:
@@ -416,7 +434,7 @@ def register(app: typer.Typer) -> None:
         home = default_prefect_home()
         server = LocalPrefectServer(home=home, port=port)
         typer.echo(f"relitigate: starting the Prefect server (home {home}, log {server.log_path})")
-        with _sigterm_as_interrupt():
+        with _stop_signals_interrupt():
             try:
                 server.start()
                 typer.echo(f"relitigate: Prefect API {server.api_url} (UI on port {port})")
