@@ -199,8 +199,8 @@ def test_serve_schedules_the_quarter_runs_on_demand_and_stops_cleanly(tmp_path: 
             return [r["expected_start_time"] for r in _api(api, "/flow_runs/filter", body)]
 
         starts = _wait(scheduled, "no scheduled run of the quarterly deployment", proc)
-        assert all(s[5:] .startswith(("01-01T06:00", "04-01T06:00", "07-01T06:00",
-                                       "10-01T06:00")) for s in starts), starts  # fmt: skip
+        quarter_starts = ("01-01T06:00", "04-01T06:00", "07-01T06:00", "10-01T06:00")
+        assert all(s[5:].startswith(quarter_starts) for s in starts), starts
 
         # An on-demand run is executed by the serving process (empty registry: no workloads).
         run = _api(api, f"/deployments/{deployments['on-demand']['id']}/create_flow_run", {})
