@@ -197,11 +197,12 @@ def _drain_prefect_clients() -> None:
     QueueService.drain_all(timeout=15, at_exit=False)
 
 
-def _run_quarter(worker: Background) -> list[dict[str, Any]]:
+def _run_quarter(worker: Background, *, force: bool = False) -> list[dict[str, Any]]:
     from flows.quarter import relitigate_quarter
 
     async def go() -> list[dict[str, Any]]:
-        return await asyncio.wait_for(relitigate_quarter(quarter=QUARTER, deliver=False), 150)
+        flow = relitigate_quarter(quarter=QUARTER, deliver=False, force=force)
+        return await asyncio.wait_for(flow, 150)
 
     try:
         return asyncio.run(go())
@@ -282,3 +283,12 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before
     assert len(asyncio.run(_benchmark_flow_runs())) == 1
     assert _registry(scenario["url"]) == stored
+
+    # Forced: decided again, and the worker's benchmark finds every item checkpointed, so
+    # it starts no model server and nothing is paid twice.
+    forced = _run_quarter(worker, force=True)
+    assert not forced[0]["reused"] and forced[0]["verdict"] == verdict
+    runs = asyncio.run(_benchmark_flow_runs())
+    assert len(runs) == 2 and all(r.state is not None and r.state.is_completed() for r in runs)
+    assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before
+    assert _registry(scenario["url"])["counts"] == stored["counts"]
