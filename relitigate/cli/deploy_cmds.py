@@ -412,7 +412,16 @@ def register(app: typer.Typer) -> None:
         specs = pool_specs(prefect_file, gpu_pool_type)
         api_url = configured_api_url()
         typer.echo(f"relitigate: deploying to {api_url}")
-        for line in asyncio.run(create_pools(specs)):
+        import httpx
+
+        try:
+            lines = asyncio.run(create_pools(specs))
+        except httpx.TransportError as exc:
+            raise DeployError(
+                f"cannot reach the Prefect API at {api_url} ({type(exc).__name__}: {exc}); "
+                "is the server running?"
+            ) from exc
+        for line in lines:
             typer.echo(f"relitigate: {line}")
         run_prefect_deploy(prefect_file, project_root(prefect_file))
         typer.echo(

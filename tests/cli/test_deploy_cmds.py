@@ -88,6 +88,13 @@ def test_deploy_with_a_missing_prefect_file_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2 and "nope.yaml does not exist" in done.stderr
 
 
+def test_deploy_to_an_unreachable_server_exits_2(tmp_path: Path) -> None:
+    api = f"http://127.0.0.1:{_free_port()}/api"
+    done = _relitigate("deploy", env=prefect_env(tmp_path / "home", api))
+    assert done.returncode == 2, done.stderr
+    assert f"cannot reach the Prefect API at {api}" in done.stderr
+
+
 def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: Path) -> None:
     api = sqlite_server.api_url
     env = prefect_env(tmp_path / "home", api)
