@@ -8,4 +8,5 @@ export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_OFFLINE_MODE=true
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+scripts/install-chromium.sh
 .venv/bin/python -m pytest "$@"
