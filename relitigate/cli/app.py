@@ -12,7 +12,14 @@ import sys
 import click
 import typer
 
-from relitigate.cli import eval_cmds, flow_cmds, notice_cmds, registry_cmds, report_cmds
+from relitigate.cli import (
+    deploy_cmds,
+    eval_cmds,
+    flow_cmds,
+    notice_cmds,
+    registry_cmds,
+    report_cmds,
+)
 from relitigate.errors import user_error_exit_code
 
 app = typer.Typer(
@@ -32,7 +39,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (registry_cmds, flow_cmds, report_cmds, eval_cmds, notice_cmds):
+for module in (registry_cmds, flow_cmds, report_cmds, deploy_cmds, eval_cmds, notice_cmds):
     module.register(app)
 
 
