@@ -7,6 +7,7 @@ per item beyond what rich throttles itself; the logger writes at most every ``ev
 from __future__ import annotations
 
 import logging
+import math
 import time
 from types import TracebackType
 from typing import Any
@@ -75,7 +76,7 @@ class LoggingProgress:
         self, logger: logging.Logger | logging.LoggerAdapter[Any], *, every_s: float = 10.0
     ) -> None:
         self.logger, self.every_s = logger, every_s
-        self._last = 0.0
+        self._last = -math.inf  # the first update always logs, however young the clock
         self._started = time.monotonic()
 
     def __call__(self, update: ProgressUpdate) -> None:
