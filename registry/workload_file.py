@@ -48,7 +48,9 @@ Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
 """A workload, candidate or eval-set name: letters, digits, ``.``, ``_`` and ``-``."""
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")]
-"""The NAME of an environment variable or Prefect Secret block, never a key."""
+"""The NAME of an environment variable, never a key. In flow runs a variable missing from the
+environment is read from the Prefect Secret block of that name in block form
+(``OPENAI_API_KEY`` -> ``openai-api-key``; see :mod:`tasks.credentials`)."""
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
@@ -318,7 +320,8 @@ class CandidateSpec(Strict):
     api_base: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     """OpenAI-compatible base URL (self-hosted servers, the simulator)."""
     api_key_env: EnvName | None = None
-    """Name of the env var or Prefect Secret block with the key. Never the key itself."""
+    """Name of the env var with the key (or its Secret block, see :data:`EnvName`). Never the
+    key itself."""
     prompt: Prompt = Field(default_factory=Prompt)
     """System prompt, few-shot examples and template."""
     params: dict[str, Any] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ for items without a successful result, so a crash, kill or retry never pays twic
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +23,11 @@ from registry.queries import load_workload
 from registry.runs import finish_run, finished_item_keys, open_run, write_item_results
 from tasks import mapping
 from tasks.evaluation.errors import EvaluationError
-from tasks.evaluation.types import ItemResult, ProgressUpdate, RunSummary
+from tasks.evaluation.types import CandidateSpec, ItemResult, ProgressUpdate, RunSummary
 from tasks.runtime import registry_sessions
 
 if TYPE_CHECKING:
+    from tasks.evaluation.scorers import Scorer
     from tasks.gpu.throughput import ThroughputReport
 
 FLUSH_S = 0.25
@@ -163,9 +164,9 @@ async def run_benchmark(
             workload, candidate, quarter, run_id, stored.status.value, None, 0, len(skip), 0.0
         )
 
-    from tasks.evaluation.scorers import build_scorer
-
-    scorer = build_scorer(mapping.scorer_spec(scorer_raw))
+    scorer, credentials = await anyio.to_thread.run_sync(
+        _scorer_and_credentials, scorer_raw, [spec]
+    )
     sink = RegistrySink(run_id, database_url)
     stats: dict[str, Any] = {}
     try:
@@ -182,7 +183,7 @@ async def run_benchmark(
             from tasks.evaluation.runner import run_candidate
 
             summary = await run_candidate(
-                spec, items, scorer=scorer, skip_keys=skip, sink=sink,
+                spec, items, scorer=scorer, skip_keys=skip, sink=sink, env=credentials,
                 budget_usd=budget_usd, progress=progress, flush_interval_s=FLUSH_S,
             )  # fmt: skip
     except EvaluationError as exc:
@@ -215,10 +216,7 @@ def preflight_workload(workload: str, database_url: str | None = None) -> None:
     Credentials present, route resolvable and priced, scorer buildable (an LLM judge checks
     its own credentials), serving settings valid. Raises the engine's named error.
     """
-    import os
-
     from tasks.evaluation.preflight import check_candidate
-    from tasks.evaluation.scorers import build_scorer
 
     with registry_sessions(database_url).begin() as session:
         bundle = load_workload(session, workload, with_items=False)
@@ -227,15 +225,33 @@ def preflight_workload(workload: str, database_url: str | None = None) -> None:
         scorer_raw = dict(bundle.workload.scorer or {})
     from tasks.evaluation.scorers import check_judge_independent
 
-    scorer = build_scorer(mapping.scorer_spec(scorer_raw))
-    check_judge_independent(scorer, [spec for _, _, spec, _ in rows])
+    specs = [spec for _, _, spec, _ in rows]
+    scorer, credentials = _scorer_and_credentials(scorer_raw, specs)
+    check_judge_independent(scorer, specs)
     for name, runner, spec, serving in rows:
         if runner == "api":
-            check_candidate(spec, env=os.environ)
+            check_candidate(spec, env=credentials)
         else:
             from tasks.gpu.config import parse_serving
 
             parse_serving(name, serving)
+
+
+def _scorer_and_credentials(
+    scorer_raw: Mapping[str, Any], specs: Sequence[CandidateSpec]
+) -> tuple[Scorer, dict[str, str]]:
+    """The workload's scorer and the API keys its candidates and judge name (environment,
+    else Prefect Secret blocks; see :mod:`tasks.credentials`). Blocking: run in a thread
+    from async code."""
+    from tasks.credentials import credentials_for
+    from tasks.evaluation.scorers import build_scorer
+
+    settings = mapping.scorer_spec(scorer_raw)
+    judge_key = settings.get("api_key_env") if settings.get("type") == "llm_judge" else None
+    credentials = credentials_for([*(s.api_key_env or "" for s in specs), judge_key or ""])
+    if settings.get("type") == "llm_judge":
+        settings = {**settings, "env": credentials}
+    return build_scorer(settings), credentials
 
 
 def _find(candidates: Sequence[Candidate], workload: str, name: str) -> Candidate:

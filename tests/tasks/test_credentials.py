@@ -1,0 +1,74 @@
+"""API keys: the environment first, then a Prefect Secret block where a Prefect API is at
+hand; keys named by candidates are found, missing ones stay missing for the preflight."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tasks.credentials import block_name, credentials_for, load_secret_block
+
+
+def test_environment_wins_over_blocks() -> None:
+    asked: list[str] = []
+
+    def loader(name: str) -> str | None:
+        asked.append(name)
+        return "from-block"
+
+    found = credentials_for(
+        ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"],
+        environ={"OPENAI_API_KEY": "from-env"},
+        load_block=loader,
+    )
+
+    assert found == {"OPENAI_API_KEY": "from-env", "ANTHROPIC_API_KEY": "from-block"}
+    assert asked == ["anthropic-api-key"]
+
+
+def test_missing_everywhere_stays_missing_and_empty_values_count_as_missing() -> None:
+    found = credentials_for(
+        ["EMPTY_KEY", "ABSENT_KEY", "", "EMPTY_KEY"],
+        environ={"EMPTY_KEY": ""},
+        load_block=lambda name: None,
+    )
+
+    assert found == {}
+
+
+def test_without_a_prefect_api_only_the_environment_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("RELITIGATE_TEST_ONLY_KEY", "k")
+
+    found = credentials_for(["RELITIGATE_TEST_ONLY_KEY", "RELITIGATE_TEST_ABSENT_KEY"])
+
+    assert found == {"RELITIGATE_TEST_ONLY_KEY": "k"}
+
+
+def test_block_name_is_the_variable_in_block_form() -> None:
+    assert block_name("OPENAI_API_KEY") == "openai-api-key"
+    assert block_name(" Vendor_Key2 ") == "vendor-key2"
+
+
+def test_secret_block_is_read_inside_a_flow_run() -> None:
+    """A real (temporary) Prefect API: the block is found inside a flow run, a missing block
+    is None, and outside a run without PREFECT_API_URL no block is consulted."""
+    from prefect import flow
+    from prefect.blocks.system import Secret
+    from prefect.testing.utilities import prefect_test_harness
+
+    value = "sk-" + os.urandom(8).hex()
+    with prefect_test_harness(server_startup_timeout=120):
+        Secret(value=value).save("relitigate-test-provider-key", overwrite=True)
+
+        @flow
+        def lookup() -> dict[str, str]:
+            return credentials_for(
+                ["RELITIGATE_TEST_PROVIDER_KEY", "RELITIGATE_TEST_NO_SUCH_KEY"], environ={}
+            )
+
+        assert lookup() == {"RELITIGATE_TEST_PROVIDER_KEY": value}
+        assert load_secret_block("relitigate-test-no-such-key") is None
