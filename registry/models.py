@@ -22,6 +22,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Dialect,
@@ -166,9 +167,13 @@ class NoticeKind(enum.StrEnum):
 
 
 class NoticeStatus(enum.StrEnum):
-    """Delivery state of a notice in the outbox."""
+    """Delivery state of a notice in the outbox.
+
+    ``sending`` is a claim: one deliverer holds the notice since ``claimed_at``.
+    """
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -391,15 +396,33 @@ def _default_dedupe_key(context: DefaultExecutionContext) -> str:
     return notice_dedupe_key(params.get("workload_id"), params["quarter"], str(params["kind"]))
 
 
+NOTICE_STATUS_CHECK = "status IN ('pending', 'sending', 'sent', 'failed')"
+"""The notice status values, enforced by the database (``ck_notices_status``)."""
+
+NOTICE_CLAIM_CHECK = (
+    "(status = 'sending' AND claimed_at IS NOT NULL) "
+    "OR (status <> 'sending' AND claimed_at IS NULL)"
+)
+"""A notice has a claim time exactly while it is ``sending`` (``ck_notices_claim``)."""
+
+
 class Notice(Base):
     """A Slack message in the outbox. One per (workload, quarter, kind); digests per quarter.
 
     ``dedupe_key`` defaults to :func:`notice_dedupe_key` of the row's workload, quarter and
     kind; upserts can use it as their conflict target.
+
+    ``status`` is ``pending`` -> ``sending`` (claimed at ``claimed_at``) -> ``sent`` (Slack
+    accepted it at ``sent_at``) or ``failed``; a transient failure puts it back to
+    ``pending``. See :mod:`registry.notices`.
     """
 
     __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("workload_id", "quarter", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("workload_id", "quarter", "kind"),
+        CheckConstraint(NOTICE_STATUS_CHECK, name="status"),
+        CheckConstraint(NOTICE_CLAIM_CHECK, name="claim"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True, default=_default_dedupe_key)
@@ -420,7 +443,10 @@ class Notice(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """``{"text": str, "blocks": [...]}`` as sent to ``chat.postMessage``."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the current delivery claim was taken (``sending`` only): the claim's fencing token."""
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When Slack accepted the message (``sent`` only)."""
 
 
 class SlackIdentity(Base):

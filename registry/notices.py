@@ -5,17 +5,21 @@ needs each state change committed on its own (a claim must be visible to other d
 before the message goes out), so :class:`NoticeOutbox` wraps each call in its own short
 transaction; it is what ``tasks.notify.delivery.deliver`` is given.
 
-States of a notice (``status`` plus the claim, see below)::
+States of a notice (``status``)::
 
-    pending ──claim──▶ sending ──▶ sent          Slack answered ok
+    pending ──claim──▶ sending ──▶ sent          Slack answered ok (``sent_at``)
        ▲                  │  └───▶ failed        permanent error, with the reason
        └──── release ─────┘                      transient error: attempts + 1
 
-The schema has no ``sending`` status or claim column yet, so a claim is recorded as
-``status = 'pending'`` with ``sent_at`` set to the claim time: "last attempt started at".
-``sent_at`` is the claim's fencing token: every change after the claim is conditional on it,
-so a deliverer whose claim was taken over (it stalled past the lease) cannot overwrite the
-new owner's outcome. A pending notice with ``channel_id`` set and no claim had an attempt
+A claim is one conditional UPDATE ``pending -> sending`` that sets ``claimed_at``: of two
+deliverers exactly one wins. ``claimed_at`` is the claim's fencing token: every change after
+the claim is conditional on ``status = 'sending'`` and on it, so a deliverer whose claim was
+taken over (it stalled past the lease) cannot overwrite the new owner's outcome. A claim
+older than the lease (:data:`CLAIM_LEASE` unless the caller says otherwise) belongs to a
+deliverer that died; it is taken over by one conditional UPDATE on the claim time that was
+seen, so exactly one deliverer takes over each stale claim. ``claimed_at`` is set exactly
+while a notice is ``sending`` (a database check holds it); ``sent_at`` is set when Slack
+accepted it, and means nothing else. A pending notice with ``channel_id`` set had an attempt
 that may have reached Slack (a 5xx, a dropped connection, a crash): delivery checks that
 channel's history for the notice before posting again.
 """
@@ -41,6 +45,13 @@ from registry.models import (
 )
 
 NoticeState = Literal["pending", "sending", "sent", "failed"]
+"""A notice's delivery state (the ``status`` column's values)."""
+
+NoticeFilter = Literal["pending", "sending", "sent", "failed", "unsent"]
+"""What :func:`list_notices` can select: one state, or ``unsent`` (pending or sending)."""
+
+CLAIM_LEASE = timedelta(minutes=10)
+"""A claim older than this may be taken over (a send takes seconds)."""
 
 
 @dataclass(frozen=True)
@@ -95,14 +106,16 @@ class OutboxNotice:
         return self.state in ("pending", "sending") and self.channel_id is not None
 
 
-def _state(notice: Notice) -> NoticeState:
-    if notice.status == NoticeStatus.PENDING:
-        return "sending" if notice.sent_at is not None else "pending"
-    return "sent" if notice.status == NoticeStatus.SENT else "failed"
+_STATES: dict[NoticeStatus, NoticeState] = {
+    NoticeStatus.PENDING: "pending",
+    NoticeStatus.SENDING: "sending",
+    NoticeStatus.SENT: "sent",
+    NoticeStatus.FAILED: "failed",
+}
 
 
 def _view(notice: Notice, workload: Workload | None) -> OutboxNotice:
-    state = _state(notice)
+    state = _STATES[NoticeStatus(notice.status)]
     return OutboxNotice(
         id=notice.id,
         workload_id=notice.workload_id,
@@ -117,12 +130,12 @@ def _view(notice: Notice, workload: Workload | None) -> OutboxNotice:
         thread_ts=notice.thread_ts,
         attempts=notice.attempts,
         last_error=notice.last_error,
-        claimed_at=notice.sent_at if state == "sending" else None,
+        claimed_at=notice.claimed_at,
         owner_slack_user=workload.owner_slack_user if workload else None,
         owner_email=workload.owner_email if workload else None,
         slack_channel=workload.slack_channel if workload else None,
         created_at=notice.created_at,
-        sent_at=notice.sent_at if state == "sent" else None,
+        sent_at=notice.sent_at,
     )
 
 
@@ -178,61 +191,69 @@ def get_notice(session: Session, notice_id: int) -> OutboxNotice | None:
     return _view(row[0], row[1]) if row else None
 
 
-def _state_filter(state: NoticeState) -> ColumnElement[bool]:
-    if state == "pending":
-        return and_(Notice.status == NoticeStatus.PENDING, Notice.sent_at.is_(None))
-    if state == "sending":
-        return and_(Notice.status == NoticeStatus.PENDING, Notice.sent_at.is_not(None))
-    if state == "sent":
-        return Notice.status == NoticeStatus.SENT
-    return Notice.status == NoticeStatus.FAILED
+def _state_filter(status: NoticeFilter) -> ColumnElement[bool]:
+    if status == "unsent":
+        return Notice.status.in_([NoticeStatus.PENDING, NoticeStatus.SENDING])
+    return Notice.status == NoticeStatus(status)
 
 
-def list_notices(session: Session, status: NoticeState | None = None) -> list[OutboxNotice]:
-    """Notices, oldest first; ``status`` filters (``pending`` includes claimed ones)."""
+def list_notices(session: Session, status: NoticeFilter | None = None) -> list[OutboxNotice]:
+    """Notices, oldest first; ``status`` filters (``unsent``: pending or sending)."""
     query = select(Notice, Workload).outerjoin(Workload, Workload.id == Notice.workload_id)
-    if status == "pending":
-        query = query.where(Notice.status == NoticeStatus.PENDING)
-    elif status is not None:
+    if status is not None:
         query = query.where(_state_filter(status))
     rows = session.execute(query.order_by(Notice.created_at, Notice.id)).all()
     return [_view(n, w) for n, w in rows]
 
 
-def deliverable(session: Session, *, now: datetime, stale_after: timedelta) -> list[OutboxNotice]:
+def _stale(now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
+    return and_(Notice.status == NoticeStatus.SENDING, Notice.claimed_at <= now - stale_after)
+
+
+def deliverable(
+    session: Session, *, now: datetime, stale_after: timedelta = CLAIM_LEASE
+) -> list[OutboxNotice]:
     """Pending notices plus claims older than ``stale_after`` (their deliverer died)."""
     query = (
         select(Notice, Workload)
         .outerjoin(Workload, Workload.id == Notice.workload_id)
-        .where(
-            Notice.status == NoticeStatus.PENDING,
-            or_(Notice.sent_at.is_(None), Notice.sent_at <= now - stale_after),
-        )
+        .where(or_(Notice.status == NoticeStatus.PENDING, _stale(now, stale_after)))
         .order_by(Notice.created_at, Notice.id)
     )
     return [_view(n, w) for n, w in session.execute(query).all()]
 
 
 def claim_pending(
-    session: Session, notice_id: int, *, seen_claim: datetime | None, now: datetime
+    session: Session,
+    notice_id: int,
+    *,
+    seen_claim: datetime | None,
+    now: datetime,
+    stale_after: timedelta = CLAIM_LEASE,
 ) -> datetime | None:
     """Claim a notice for sending: one conditional UPDATE, so exactly one claimer wins.
 
     Args:
         notice_id: The notice.
-        seen_claim: The claim time the caller saw (None for an unclaimed notice): a stale
-            claim is taken over only if nobody else took it over first.
+        seen_claim: None to claim a pending notice; else the claim time of the stale
+            ``sending`` notice the caller saw: it is taken over only if that claim is still
+            in place (nobody took it over first, its owner did not finish) and older than
+            ``stale_after``.
         now: The claim time, which is also the fencing token for later changes.
+        stale_after: The lease: a younger claim is never taken over.
 
     Returns:
-        The claim token (``now``), or None when another deliverer got it or it is no longer
-        pending.
+        The claim token (``now``), or None when another deliverer got it, its claim is still
+        fresh, or it is no longer deliverable.
     """
-    claimed = Notice.sent_at.is_(None) if seen_claim is None else Notice.sent_at == seen_claim
+    if seen_claim is None:
+        claimable = Notice.status == NoticeStatus.PENDING
+    else:
+        claimable = and_(_stale(now, stale_after), Notice.claimed_at == seen_claim)
     result = session.execute(
         update(Notice)
-        .where(Notice.id == notice_id, Notice.status == NoticeStatus.PENDING, claimed)
-        .values(sent_at=now, attempts=Notice.attempts + 1)
+        .where(Notice.id == notice_id, claimable)
+        .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     return now if _rowcount(result) == 1 else None
@@ -244,7 +265,9 @@ def _rowcount(result: Any) -> int:
 
 def _fenced(notice_id: int, claim: datetime) -> ColumnElement[bool]:
     return and_(
-        Notice.id == notice_id, Notice.status == NoticeStatus.PENDING, Notice.sent_at == claim
+        Notice.id == notice_id,
+        Notice.status == NoticeStatus.SENDING,
+        Notice.claimed_at == claim,
     )
 
 
@@ -275,6 +298,7 @@ def mark_sent(
         .where(_fenced(notice_id, claim))
         .values(
             status=NoticeStatus.SENT,
+            claimed_at=None,
             channel_id=channel_id,
             ts=ts,
             thread_ts=thread_ts,
@@ -291,7 +315,7 @@ def mark_failed(session: Session, notice_id: int, *, claim: datetime, reason: st
     result = session.execute(
         update(Notice)
         .where(_fenced(notice_id, claim))
-        .values(status=NoticeStatus.FAILED, last_error=reason, sent_at=None)
+        .values(status=NoticeStatus.FAILED, claimed_at=None, last_error=reason)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
@@ -309,7 +333,11 @@ def keep_pending(
             this attempt did not post, and delivery had already checked the channel an
             earlier attempt left before it claimed this one.
     """
-    values: dict[str, Any] = {"sent_at": None, "last_error": error}
+    values: dict[str, Any] = {
+        "status": NoticeStatus.PENDING,
+        "claimed_at": None,
+        "last_error": error,
+    }
     if not maybe_delivered:
         values["channel_id"] = None
     result = session.execute(
@@ -362,13 +390,20 @@ class NoticeOutbox:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
 
-    def deliverable(self, *, now: datetime, stale_after: timedelta) -> Sequence[OutboxNotice]:
+    def deliverable(
+        self, *, now: datetime, stale_after: timedelta = CLAIM_LEASE
+    ) -> Sequence[OutboxNotice]:
         """See :func:`deliverable`."""
         with self._factory.begin() as session:
             return deliverable(session, now=now, stale_after=stale_after)
 
     def claim(
-        self, notice_id: int, *, seen_claim: datetime | None, now: datetime
+        self,
+        notice_id: int,
+        *,
+        seen_claim: datetime | None,
+        now: datetime,
+        stale_after: timedelta = CLAIM_LEASE,
     ) -> OutboxNotice | None:
         """Claim a notice (see :func:`claim_pending`) and return it as it is now.
 
@@ -376,7 +411,10 @@ class NoticeOutbox:
         and left a channel to check.
         """
         with self._factory.begin() as session:
-            if claim_pending(session, notice_id, seen_claim=seen_claim, now=now) is None:
+            token = claim_pending(
+                session, notice_id, seen_claim=seen_claim, now=now, stale_after=stale_after
+            )
+            if token is None:
                 return None
             return get_notice(session, notice_id)
 

@@ -28,7 +28,11 @@ def register(app: typer.Typer) -> None:
     @notices_app.callback(invoke_without_command=True)
     def notices(
         ctx: typer.Context,
-        pending: bool = typer.Option(False, "--pending", help="Only notices not sent yet."),
+        pending: bool = typer.Option(
+            False,
+            "--pending",
+            help="Only notices not sent yet: pending, or sending (claimed by a deliverer).",
+        ),
         failed: bool = typer.Option(False, "--failed", help="Only notices that failed."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         preview: int | None = typer.Option(
@@ -44,16 +48,17 @@ def register(app: typer.Typer) -> None:
         if preview is not None:
             _preview(factory, preview, as_json=as_json)
             return
-        from registry.notices import NoticeState, list_notices
+        from registry.notices import NoticeFilter, list_notices
 
-        status: NoticeState | None = "pending" if pending else "failed" if failed else None
+        status: NoticeFilter | None = "unsent" if pending else "failed" if failed else None
         with factory.begin() as session:
             rows = list_notices(session, status=status)
         if as_json:
             typer.echo(json.dumps([_as_dict(n) for n in rows], indent=2))
             return
         if not rows:
-            typer.echo(f"no {status or ''} notices".replace("  ", " "))
+            shown = "pending" if status == "unsent" else status or ""
+            typer.echo(f"no {shown} notices".replace("  ", " "))
             return
         for notice in rows:
             typer.echo(_line(notice))
@@ -76,7 +81,7 @@ def register(app: typer.Typer) -> None:
             from registry.notices import list_notices
 
             with factory.begin() as session:
-                waiting = len(list_notices(session, status="pending"))
+                waiting = len(list_notices(session, status="unsent"))
             typer.echo(
                 "No Slack token: set RELITIGATE_SLACK_TOKEN to a bot token to deliver. "
                 f"{waiting} notice(s) stay pending; see them with `relitigate notices --pending`."
@@ -143,6 +148,8 @@ def _line(n: OutboxNotice) -> str:
         f"attempts={n.attempts}",
         f"to={where}",
     ]
+    if n.state == "sending" and n.claimed_at:
+        parts.append(f"claimed {n.claimed_at.isoformat(timespec='seconds')}")
     if n.state == "failed" and n.last_error:
         parts.append(f"reason: {n.last_error}")
     elif n.last_error:
@@ -164,6 +171,7 @@ def _as_dict(n: OutboxNotice) -> dict[str, Any]:
         "attempts": n.attempts,
         "last_error": n.last_error,
         "created_at": n.created_at.isoformat(),
+        "claimed_at": n.claimed_at.isoformat() if n.claimed_at else None,
         "sent_at": n.sent_at.isoformat() if n.sent_at else None,
         "text": n.payload.get("text"),
     }

@@ -3,9 +3,11 @@
 Exactly once, step by step (``deliver_one``):
 
 1. **Claim** the notice with one conditional UPDATE, committed on its own
-   (``pending -> sending``): of two deliverers, or a retry racing the first try, exactly one
-   wins; the other skips it. The claim time is a fencing token: every later change is
-   conditional on it. The claim returns the row as it is now, not as it was listed.
+   (``pending -> sending`` with ``claimed_at``): of two deliverers, or a retry racing the
+   first try, exactly one wins; the other skips it. A ``sending`` notice whose claim is
+   older than ``stale_after`` is taken over the same way, once. The claim time is a fencing
+   token: every later change is conditional on it. The claim returns the row as it is now,
+   not as it was listed.
 2. **Check** first if an earlier attempt may have reached Slack (a 5xx or a dropped
    connection on ``chat.postMessage``, or a deliverer that died after claiming; its claim
    is taken over once older than ``stale_after``). Every notice is posted with message
@@ -21,9 +23,9 @@ Exactly once, step by step (``deliver_one``):
    the same channel.
 4. **Record the channel, then post**. ``chat.postMessage`` retries only what cannot have
    posted (429 with ``Retry-After``, refused connections). Then: ok -> sent
-   (``channel_id``, ``ts``); permanent error -> failed with the reason; transient -> back to
-   pending with ``attempts + 1`` (keeping the channel when the attempt may have landed, so
-   step 2 runs next time).
+   (``channel_id``, ``ts``, ``sent_at``); permanent error -> failed with the reason;
+   transient -> the claim is released back to pending (``attempts`` counts claims), keeping
+   the channel when the attempt may have landed, so step 2 runs next time.
 
 This module never imports the registry or slack_sdk: it is given an :class:`Outbox` (the
 registry's ``NoticeOutbox``) and a :class:`Slack` (``tasks.notify.slack.SlackClient``).
@@ -93,7 +95,12 @@ class Outbox(Protocol):
         self, *, now: datetime, stale_after: timedelta
     ) -> Sequence[DeliverableNotice]: ...
     def claim(
-        self, notice_id: int, *, seen_claim: datetime | None, now: datetime
+        self,
+        notice_id: int,
+        *,
+        seen_claim: datetime | None,
+        now: datetime,
+        stale_after: timedelta = ...,
     ) -> DeliverableNotice | None: ...
     def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool: ...
     def mark_sent(
@@ -241,7 +248,9 @@ def deliver(
     notices = outbox.deliverable(now=now(), stale_after=stale_after)
     if limit is not None:
         notices = notices[:limit]
-    outcomes = tuple(deliver_one(outbox, slack, n, now=now) for n in notices)
+    outcomes = tuple(
+        deliver_one(outbox, slack, n, now=now, stale_after=stale_after) for n in notices
+    )
     report = DeliveryReport(outcomes)
     logger.info("notice delivery: %s", report.summary())
     return report
@@ -253,9 +262,16 @@ def deliver_one(
     notice: DeliverableNotice,
     *,
     now: Callable[[], datetime] = utcnow,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> Outcome:
-    """Claim, check, resolve, post and record one notice (see the module docstring)."""
-    claimed = outbox.claim(notice.id, seen_claim=notice.claimed_at, now=now())
+    """Claim, check, resolve, post and record one notice (see the module docstring).
+
+    A ``sending`` notice (``claimed_at`` set) is taken over only if its claim is older than
+    ``stale_after`` and still the one this deliverer saw.
+    """
+    claimed = outbox.claim(
+        notice.id, seen_claim=notice.claimed_at, now=now(), stale_after=stale_after
+    )
     if claimed is None or claimed.claimed_at is None:
         return Outcome(notice.id, "skipped", "claimed by another deliverer")
     # From here on, the row as the claim found it: another deliverer may have tried since

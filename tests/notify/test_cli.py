@@ -84,6 +84,23 @@ def test_deliver_then_list(
     assert "sent 0, failed 0" in invoke(app, env, "deliver").output
 
 
+def test_pending_lists_claimed_notices_as_sending(
+    app: typer.Typer, env: dict[str, str], outbox: Any, add_workload: Any, enqueue: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    waiting = enqueue(add_workload(), "2026Q3")
+    claimed = enqueue(add_workload("other"), "2026Q4")
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert outbox.claim(claimed, seen_claim=None, now=t0) is not None
+    listed = json.loads(invoke(app, env, "--pending", "--json").output)
+    assert [(n["id"], n["status"]) for n in listed] == [(waiting, "pending"), (claimed, "sending")]
+    assert [n["claimed_at"] for n in listed] == [None, t0.isoformat()]
+    lines = invoke(app, env, "--pending").output.splitlines()
+    assert "sending" in lines[1] and "claimed 2026-12-01T09:00:00+00:00" in lines[1]
+    assert invoke(app, env, "--failed").output.strip() == "no failed notices"
+
+
 def test_preview_renders_the_message_as_text(
     app: typer.Typer, env: dict[str, str], add_workload: Any, enqueue: Any
 ) -> None:

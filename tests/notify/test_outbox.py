@@ -123,8 +123,9 @@ def test_list_by_state(
         claim_pending(s, c, seen_claim=None, now=T0)
     with session_factory.begin() as s:
         assert [n.id for n in list_notices(s)] == [a, b, c]
-        assert [n.id for n in list_notices(s, "pending")] == [a, c]
+        assert [n.id for n in list_notices(s, "pending")] == [a]
         assert [n.id for n in list_notices(s, "sending")] == [c]
+        assert [n.id for n in list_notices(s, "unsent")] == [a, c]
         [failed] = list_notices(s, "failed")
     assert failed.id == b and failed.last_error == "channel_not_found"
     assert failed.workload == "ticket-triage" and failed.owner_email == "ana@example.com"
