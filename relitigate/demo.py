@@ -244,6 +244,9 @@ def run_demo(
     for name in ("RELITIGATE_SLACK_TOKEN", "RELITIGATE_SLACK_TOKEN_BLOCK", "PREFECT_API_URL"):
         os.environ.pop(name, None)
     os.environ.update(env)
+    from relitigate.prefect_env import apply_prefect_defaults
+
+    apply_prefect_defaults()
 
     from registry.db import upgrade_to_head
     from registry.sync import sync_workloads

@@ -27,6 +27,10 @@ from typing import Any
 
 import pytest
 
+from relitigate.prefect_env import apply_prefect_defaults
+
+apply_prefect_defaults()  # before any test imports Prefect: a loaded CI box starts it slowly
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

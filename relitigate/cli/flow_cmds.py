@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         import asyncio
 
         q = _check_quarter(quarter)
+        from relitigate.prefect_env import apply_prefect_defaults
+
+        apply_prefect_defaults()
         from flows.quarter import relitigate_quarter
 
         rows = asyncio.run(relitigate_quarter(quarter=q, workloads=workload or None, force=force))
