@@ -3,35 +3,56 @@
 Each command group lives in its own module with a ``register(app)`` function. Modules import
 litellm, Prefect, pandas and the engines inside the command bodies only, so ``--help`` and the
 registry commands stay fast.
+
+The console entry point (:func:`main`) registers only the module that defines the command
+asked for (see :data:`COMMAND_MODULES`), so ``relitigate report`` neither imports nor builds
+the parameters of the deploy, flow or notice commands. ``--help``, an unknown command, or a
+command missing from that map gets every module. ``from relitigate.cli.app import app`` is
+the complete application (built on first access).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
 
 import click
 import typer
 
-from relitigate.cli import (
-    deploy_cmds,
-    eval_cmds,
-    flow_cmds,
-    notice_cmds,
-    registry_cmds,
-    report_cmds,
-)
 from relitigate.errors import user_error_exit_code
 
-app = typer.Typer(
-    name="relitigate",
-    help="Re-litigate production fine-tunes against the frontier model you could buy instead.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+COMMAND_MODULES: dict[str, str] = {
+    "init": "registry_cmds",
+    "sync": "registry_cmds",
+    "workloads": "registry_cmds",
+    "workload": "registry_cmds",
+    "evalset": "registry_cmds",
+    "run": "flow_cmds",
+    "bench": "flow_cmds",
+    "demo": "flow_cmds",
+    "report": "report_cmds",
+    "history": "report_cmds",
+    "routing": "report_cmds",
+    "deploy": "deploy_cmds",
+    "serve": "deploy_cmds",
+    "sim": "eval_cmds",
+    "notices": "notice_cmds",
+}
+"""Top-level command -> the module under ``relitigate.cli`` that registers it. Only a hint for
+start-up time: a command this map gets wrong still works (every module is registered)."""
+
+MODULES: tuple[str, ...] = (
+    "registry_cmds",
+    "flow_cmds",
+    "report_cmds",
+    "deploy_cmds",
+    "eval_cmds",
+    "notice_cmds",
 )
+"""Every command module, in registration (and ``--help``) order."""
 
 
-@app.command()
 def version() -> None:
     """Print relitigate's version."""
     from relitigate import __version__
@@ -39,12 +60,70 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (registry_cmds, flow_cmds, report_cmds, deploy_cmds, eval_cmds, notice_cmds):
-    module.register(app)
+def _new_app() -> typer.Typer:
+    app = typer.Typer(
+        name="relitigate",
+        help="Re-litigate production fine-tunes against the frontier model you could buy instead.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.command()(version)
+    return app
+
+
+def _registered_names(app: typer.Typer) -> set[str]:
+    """Top-level command and group names of ``app`` (as typer derives them)."""
+    from typer.main import get_command_name
+
+    names = {
+        info.name or get_command_name(info.callback.__name__)
+        for info in app.registered_commands
+        if info.callback is not None
+    }
+    names.update(info.name for info in app.registered_groups if info.name)
+    return names
+
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The application: every command, or only ``version`` and the module defining ``command``.
+
+    Falls back to every module when ``command`` is unknown to :data:`COMMAND_MODULES` or its
+    module turns out not to define it.
+    """
+    app = _new_app()
+    module = COMMAND_MODULES.get(command) if command else None
+    if module is not None:
+        importlib.import_module(f"relitigate.cli.{module}").register(app)
+        if command in _registered_names(app):
+            return app
+        app = _new_app()
+    for name in MODULES:
+        importlib.import_module(f"relitigate.cli.{name}").register(app)
+    return app
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command named first on the command line (None: an option such as ``--help``)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
+_full_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the complete application, built once on first access."""
+    global _full_app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _full_app is None:
+        _full_app = build_app()
+    return _full_app
 
 
 def main() -> None:
     """Console entry point: user errors print one line and exit with code 2."""
+    app = build_app(_command_of(sys.argv[1:]))
     try:
         rc = app(standalone_mode=False)
     except SystemExit:

@@ -1,17 +1,16 @@
 """The versioned JSON documents of ``relitigate report`` and ``relitigate history``.
 
 The shapes are documented in ``docs/report-schema.md``. Within one ``schema_version``
-fields are only ever added; renaming or removing one bumps the version.
+fields are only ever added; renaming or removing one bumps the version. Built from plain
+rows (:mod:`tasks.report.rows`): no pandas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-from tasks.report.frame import records_of, totals
-
-if TYPE_CHECKING:
-    import pandas as pd
+from tasks.report.rows import Row, totals
 
 REPORT_SCHEMA = "relitigate.report"
 HISTORY_SCHEMA = "relitigate.history"
@@ -19,12 +18,12 @@ SCHEMA_VERSION = 1
 
 
 def report_document(
-    report: pd.DataFrame, *, quarter: str | None, generated_at: str
+    report: Sequence[Row], *, quarter: str | None, generated_at: str
 ) -> dict[str, Any]:
     """``{"schema", "schema_version", "generated_at", "quarter", "totals", "workloads"}``.
 
     Args:
-        report: one row per workload (:func:`tasks.report.frame.latest_per_workload`).
+        report: one row per workload (:func:`tasks.report.rows.latest_per_workload`).
         quarter: the quarter asked for; None means each workload's latest decision.
         generated_at: ISO 8601 timestamp (passed in: this module reads no clock).
     """
@@ -34,23 +33,23 @@ def report_document(
         "generated_at": generated_at,
         "quarter": quarter,
         "totals": totals(report),
-        "workloads": records_of(report),
+        "workloads": list(report),
     }
 
 
 def history_document(
-    history: pd.DataFrame, *, workload: str, case: str, generated_at: str
+    history: Sequence[Row], *, workload: str, case: str, generated_at: str
 ) -> dict[str, Any]:
     """``{"schema", "schema_version", "generated_at", "workload", "case", "quarters"}``.
 
-    ``quarters`` holds one report row per decided quarter, oldest first.
+    ``history`` is :func:`tasks.report.rows.decision_rows` of one workload; ``quarters``
+    holds one report row per decided quarter, oldest first.
     """
-    decided = history[history["quarter"].notna()]
     return {
         "schema": HISTORY_SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated_at": generated_at,
         "workload": workload,
         "case": case,
-        "quarters": records_of(decided),
+        "quarters": [r for r in history if r["quarter"] is not None],
     }

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from registry.models import Candidate, CandidateRole, Decision, Notice, Verdict, Workload
 from registry.quarters import check_quarter
-from registry.queries import get_workload
 from tasks.report.records import DecisionRecord, Endpoint, RoutingRecord
 
 
@@ -102,6 +101,8 @@ def history_records(session: Session, workload: str) -> list[DecisionRecord]:
     Raises:
         NotFoundError: no workload of that name.
     """
+    from registry.queries import get_workload  # here: ``report`` does not need it
+
     found = get_workload(session, workload, include_archived=True)
     query = (
         select(*_WORKLOAD_COLUMNS, *_DECISION_COLUMNS)

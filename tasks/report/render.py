@@ -1,19 +1,22 @@
-"""Text forms of a report: CSV, markdown, and the terminal table. Pure (strings out)."""
+"""Text forms of a report: CSV, markdown, and the terminal table. Pure (strings out).
+
+Only the CSV goes through pandas (imported when it is asked for); the markdown and terminal
+tables are plain string formatting over the rows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tasks.report.frame import LIST_COLUMNS
-
-if TYPE_CHECKING:
-    import pandas as pd
+from tasks.report.rows import LIST_COLUMNS, Row
 
 
-def csv_text(report: pd.DataFrame) -> str:
-    """The report as CSV (every column; list cells joined with ``; ``)."""
-    out = report.copy()
+def csv_text(report: Sequence[Row]) -> str:
+    """The report as CSV (every column; list cells joined with ``; ``), written by pandas."""
+    from tasks.report.frame import frame_of
+
+    out = frame_of(report)
     for column in LIST_COLUMNS:
         out[column] = out[column].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
     text: str = out.to_csv(index=False, float_format="%.10g", lineterminator="\n")

@@ -2,6 +2,11 @@
 
 Each function takes a ``Session`` (the caller owns it and commits nothing: these only read)
 and returns what the CLI prints or writes.
+
+The rows, the JSON documents and the terminal/markdown tables are plain Python
+(:mod:`tasks.report.rows`); pandas is used, and imported, only where it does the work: the
+CSV (:func:`report_text` with ``csv``) and the charts of the HTML report and of
+``history --plot`` (matplotlib over DataFrames, :mod:`tasks.report.frame`).
 """
 
 from __future__ import annotations
@@ -10,15 +15,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy.orm import Session
-
 from tasks.report import reader
 from tasks.report.document import history_document, report_document
-from tasks.report.frame import decisions_frame, latest_per_workload
-from tasks.report.routing import litellm_yaml, routes, routing_document
+from tasks.report.rows import Row, decision_rows, latest_per_workload
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from sqlalchemy.orm import Session
 
 ReportFormat = Literal["table", "json", "csv", "md", "html"]
 RoutingFormat = Literal["litellm", "json"]
@@ -38,9 +40,9 @@ def dumps(document: dict[str, Any], *, rows: int) -> str:
 
 @dataclass(frozen=True)
 class Report:
-    """One quarter's report: the table and its JSON document."""
+    """One quarter's report: its rows (one per workload, most urgent first) and JSON document."""
 
-    frame: pd.DataFrame
+    rows: list[Row]
     document: dict[str, Any]
     title: str
 
@@ -52,10 +54,10 @@ def load_report(session: Session, *, quarter: str | None, generated_at: str) -> 
         InvalidValueError: ``quarter`` is not ``YYYYQn``.
     """
     records = reader.report_records(session, quarter)
-    frame = latest_per_workload(decisions_frame(records), quarter)
-    document = report_document(frame, quarter=quarter, generated_at=generated_at)
+    rows = latest_per_workload(decision_rows(records), quarter)
+    document = report_document(rows, quarter=quarter, generated_at=generated_at)
     title = f"relitigate report: {quarter}" if quarter else "relitigate report: latest decisions"
-    return Report(frame=frame, document=document, title=title)
+    return Report(rows=rows, document=document, title=title)
 
 
 def report_text(report: Report, fmt: str) -> str:
@@ -63,9 +65,9 @@ def report_text(report: Report, fmt: str) -> str:
     from tasks.report.render import csv_text, markdown_text
 
     if fmt == "json":
-        return dumps(report.document, rows=len(report.frame))
+        return dumps(report.document, rows=len(report.rows))
     if fmt == "csv":
-        return csv_text(report.frame)
+        return csv_text(report.rows)
     if fmt == "md":
         return markdown_text(report.document, title=report.title)
     raise ValueError(f"report_text: unsupported format {fmt!r}")
@@ -74,17 +76,18 @@ def report_text(report: Report, fmt: str) -> str:
 def report_html(session: Session, report: Report) -> str:
     """The HTML page: overview chart, table, and history charts of the urgent workloads."""
     from tasks.report.charts import history_chart_png, overview_chart_png
+    from tasks.report.frame import decisions_frame, frame_of
     from tasks.report.html import render_html
 
-    decided = report.frame[report.frame["verdict"].notna()]
+    decided = [r for r in report.rows if r["verdict"] is not None]
     overview = (
-        overview_chart_png(decided, title="Advantage against threshold, and net savings")
-        if len(decided)
+        overview_chart_png(frame_of(decided), title="Advantage against threshold, and net savings")
+        if decided
         else None
     )
     histories: dict[str, bytes] = {}
-    for row in decided.head(MAX_HTML_HISTORIES).itertuples():
-        name = str(row.workload)
+    for row in decided[:MAX_HTML_HISTORIES]:
+        name = str(row["workload"])
         history = decisions_frame(reader.history_records(session, name))
         histories[name] = history_chart_png(history, title=f"{name}: by quarter")
     return render_html(
@@ -94,11 +97,11 @@ def report_html(session: Session, report: Report) -> str:
 
 @dataclass(frozen=True)
 class History:
-    """Every decision of one workload."""
+    """Every decision of one workload: its rows (oldest first) and JSON document."""
 
     workload: str
     case: str
-    frame: pd.DataFrame
+    rows: list[Row]
     document: dict[str, Any]
 
 
@@ -115,23 +118,26 @@ def load_history(session: Session, workload: str, *, generated_at: str) -> Histo
         from registry.queries import get_workload
 
         case = get_workload(session, workload, include_archived=True).case.value
-    frame = decisions_frame(records)
-    document = history_document(frame, workload=workload, case=case, generated_at=generated_at)
-    return History(workload=workload, case=case, frame=frame, document=document)
+    rows = decision_rows(records)
+    document = history_document(rows, workload=workload, case=case, generated_at=generated_at)
+    return History(workload=workload, case=case, rows=rows, document=document)
 
 
 def history_png(history: History) -> bytes:
-    """The history chart of a workload."""
+    """The history chart of a workload (matplotlib over a DataFrame of its rows)."""
     from tasks.report.charts import history_chart_png
+    from tasks.report.frame import frame_of
 
     return history_chart_png(
-        history.frame,
+        frame_of(history.rows),
         title=f"{history.workload}: fine-tune vs buy alternative by quarter",
     )
 
 
 def routing_text(session: Session, fmt: str, *, generated_at: str) -> str:
     """The routing table as litellm YAML (``model_list``) or the JSON document."""
+    from tasks.report.routing import litellm_yaml, routes, routing_document
+
     table = routes(reader.routing_records(session))
     if fmt == "litellm":
         return litellm_yaml(table, generated_at=generated_at)
