@@ -7,7 +7,13 @@ request in exactly 200 ms). Each measurement runs in a fresh Python process, so 
 - ``relitigate``: :func:`tasks.evaluation.run_candidate` (route resolved by litellm once,
   OpenAI-compatible fast path, pacing, retries, pricing, exact-match scoring, a sink);
 - ``openai``: a raw ``openai.AsyncOpenAI`` loop (default client, retries off);
-- ``litellm``: a naive ``litellm.acompletion`` loop.
+- ``litellm``: a naive ``litellm.acompletion`` loop;
+- ``relitigate-litellm``: the engine on an Anthropic route (``anthropic/...``, the simulator's
+  Anthropic Messages endpoint): litellm's Anthropic transforms without its per-call work;
+- ``relitigate-acompletion``: the same route with ``transport="acompletion"`` (every call
+  through ``litellm.acompletion``, the engine's path for providers not sent directly);
+- ``relitigate-litellm-openai``: the OpenAI route with ``transport="litellm"``;
+- ``litellm-anthropic``: a naive ``litellm.acompletion`` loop on the Anthropic route.
 
 Throughput is steady-state: items / (last reply - first request). CPU is the client
 process's CPU time over that window, per item. Memory is the client's peak RSS.
@@ -40,11 +46,30 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
 MODEL = "bench-200ms"
+CLAUDE = "claude-haiku-4-5"
+"""The Anthropic modes' model: a name litellm knows, as a real candidate's would be."""
 PROFILE = f"""models:
   - name: {MODEL}
     latency: {{fixed_ms: 200}}
     accuracy: 0.8
+  - name: {CLAUDE}
+    latency: {{fixed_ms: 200}}
+    accuracy: 0.8
 """
+ENGINE_MODES = {
+    "relitigate": ("openai", "auto"),
+    "relitigate-litellm": ("anthropic", "auto"),
+    "relitigate-acompletion": ("anthropic", "acompletion"),
+    "relitigate-litellm-openai": ("openai", "litellm"),
+}
+"""Engine modes: (wire, transport)."""
+
+
+def route_and_base(wire: str, base: str) -> tuple[str, str]:
+    """The candidate route and api_base for a wire (``base`` is the OpenAI ``.../v1``)."""
+    if wire == "anthropic":
+        return f"anthropic/{CLAUDE}", base.removesuffix("/v1")
+    return f"openai/{MODEL}", base
 
 
 def item_text(i: int) -> str:
@@ -58,7 +83,9 @@ def target(i: int) -> str:
 # --------------------------------------------------------------------------- child side
 
 
-async def child_relitigate(base: str, n: int, conc: int, transport: str) -> dict[str, Any]:
+async def child_relitigate(
+    base: str, n: int, conc: int, wire: str, transport: str
+) -> dict[str, Any]:
     from decimal import Decimal
 
     from tasks.evaluation import CandidateSpec, EvalItem, Limits, Pricing, run_candidate
@@ -70,10 +97,12 @@ async def child_relitigate(base: str, n: int, conc: int, transport: str) -> dict
         async def write(self, results: Any) -> None:
             self.rows += len(results)
 
+    route, api_base = route_and_base(wire, base)
     spec = CandidateSpec(
         name="bench",
-        route=f"openai/{MODEL}",
-        api_base=base,
+        route=route,
+        api_base=api_base,
+        api_key_env="BENCH_KEY",
         transport=transport,  # type: ignore[arg-type]
         params={"max_tokens": 16},
         pricing=Pricing(
@@ -96,6 +125,7 @@ async def child_relitigate(base: str, n: int, conc: int, transport: str) -> dict
         sink=sink,
         budget_usd=1000.0,
         progress=progress,
+        env={"BENCH_KEY": "none"},
     )
     cpu = time.process_time() - cpu_first[0]
     assert sink.rows == n and s.items_errored == 0, (sink.rows, s)
@@ -122,10 +152,14 @@ async def child_loop(kind: str, base: str, n: int, conc: int) -> dict[str, Any]:
     else:
         import litellm
 
+        route, api_base = route_and_base(
+            "anthropic" if kind == "litellm-anthropic" else "openai", base
+        )
+
         async def call(text: str) -> str:
             r = await litellm.acompletion(
-                model=f"openai/{MODEL}",
-                api_base=base,
+                model=route,
+                api_base=api_base,
                 api_key="none",
                 max_tokens=16,
                 messages=[{"role": "user", "content": text}],
@@ -156,10 +190,11 @@ async def child_loop(kind: str, base: str, n: int, conc: int) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.child == "relitigate":
-        out = asyncio.run(child_relitigate(args.base_url, args.items, args.concurrency, "auto"))
-    elif args.child == "relitigate-litellm":
-        out = asyncio.run(child_relitigate(args.base_url, args.items, args.concurrency, "litellm"))
+    if args.child in ENGINE_MODES:
+        wire, transport = ENGINE_MODES[args.child]
+        out = asyncio.run(
+            child_relitigate(args.base_url, args.items, args.concurrency, wire, transport)
+        )
     else:
         out = asyncio.run(child_loop(args.child, args.base_url, args.items, args.concurrency))
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

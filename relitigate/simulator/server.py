@@ -1,4 +1,4 @@
-"""The simulator's HTTP app: an OpenAI-compatible chat-completions endpoint on loopback.
+"""The simulator's HTTP app: OpenAI- and Anthropic-shaped chat endpoints on loopback.
 
 This is a **simulator** for dry runs, tests, demos and load tests: its models, answers,
 latencies, errors and prices are declared in a profile file, not measured from any provider.
@@ -6,6 +6,9 @@ latencies, errors and prices are declared in a profile file, not measured from a
 Routes:
 
 - ``POST /v1/chat/completions``: OpenAI chat completions (non-streaming).
+- ``POST /v1/messages``: the same models over the Anthropic Messages API (non-streaming), so
+  a non-OpenAI provider route (``anthropic/<model>`` with this ``api_base``) can be tested;
+  see :mod:`relitigate.simulator.wire`.
 - ``GET /v1/models``: the profile's models.
 - ``GET /stats``: per model ``requests``, ``completions`` (HTTP 200 fully sent),
   ``errors_injected`` (500), ``timeouts_injected``, ``rate_limited`` (429),
@@ -31,6 +34,7 @@ from aiohttp import web
 from relitigate.simulator import behaviour
 from relitigate.simulator.evalsets import ItemIndex, last_user_text, message_text
 from relitigate.simulator.profile import ModelProfile, Profile
+from relitigate.simulator.wire import ANTHROPIC, OPENAI, BadRequest, Reply, Wire
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -90,13 +94,14 @@ class _Model:
 
 
 def _error(
+    wire: Wire,
     status: int,
     message: str,
     kind: str,
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    body = {"error": {"message": message, "type": kind, "code": code, "param": None}}
+    body = wire.error(status, message, kind, code)
     return web.Response(
         status=status,
         body=json.dumps(body).encode(),
@@ -119,12 +124,13 @@ class SimulatorApp:
         self.resumed = asyncio.Event()
         self.resumed.set()
         self._ids = 0
-        self._auth = f"Bearer {profile.api_key}" if profile.api_key else None
+        self._key = profile.api_key or None
 
     def build(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(client_max_size=16 * 1024**2)
-        app.router.add_post("/v1/chat/completions", self.chat_completions)
+        app.router.add_post(OPENAI.path, self.chat_completions)
+        app.router.add_post(ANTHROPIC.path, self.messages)
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/stats", self.stats)
         app.router.add_post("/stats/reset", self.reset)
@@ -133,31 +139,34 @@ class SimulatorApp:
         return app
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, OPENAI)
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, ANTHROPIC)
+
+    async def _serve(self, request: web.Request, wire: Wire) -> web.StreamResponse:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._chat(request)
+            return await self._chat(request, wire)
         finally:
             self.in_flight -= 1
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
-        if self._auth is not None and request.headers.get("Authorization") != self._auth:
+    async def _chat(self, request: web.Request, wire: Wire) -> web.StreamResponse:
+        if self._key is not None and not wire.authorized(request.headers, self._key):
             self.unauthorized += 1
             return _error(
-                401, "simulator: invalid API key", "invalid_request_error", "invalid_api_key"
+                wire, 401, "simulator: invalid API key", "invalid_request_error", "invalid_api_key"
             )
         try:
-            body: dict[str, Any] = json.loads(await request.read())
-            messages = body["messages"]
-            name = body["model"]
-        except (ValueError, KeyError, TypeError):
-            return _error(
-                400, "simulator: body must be JSON with model and messages", "invalid_request_error"
-            )
+            name, messages = wire.parse(json.loads(await request.read()))
+        except (ValueError, BadRequest) as exc:
+            return _error(wire, 400, f"simulator: {exc}", "invalid_request_error")
         model = self.models.get(name)
         if model is None:
             self.unknown_model += 1
             return _error(
+                wire,
                 404,
                 f"The model `{name}` does not exist (simulator)",
                 "invalid_request_error",
@@ -169,6 +178,7 @@ class SimulatorApp:
         if wait > 0:
             c.rate_limited += 1
             return _error(
+                wire,
                 429,
                 "simulator: rate limit reached",
                 "rate_limit_exceeded",
@@ -183,11 +193,11 @@ class SimulatorApp:
         if roll < p.error_rate:
             await asyncio.sleep(model.latency_s())
             c.errors_injected += 1
-            return _error(500, "simulator: injected server error", "server_error")
+            return _error(wire, 500, "simulator: injected server error", "server_error")
         if roll < p.error_rate + p.timeout_rate:
             c.timeouts_injected += 1
             await asyncio.sleep(p.timeout_hold_s)
-            return _error(504, "simulator: injected timeout", "server_error")
+            return _error(wire, 504, "simulator: injected timeout", "server_error")
         await asyncio.sleep(model.latency_s())
         if not self.resumed.is_set():
             await self.resumed.wait()
@@ -206,25 +216,8 @@ class SimulatorApp:
         if completion_tokens is None:
             completion_tokens = behaviour.count_tokens(len(content))
         self._ids += 1
-        payload = {
-            "id": f"chatcmpl-sim-{self._ids}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": p.reported_model,
-            "system_fingerprint": f"sim-{p.reported_model}",
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": content},
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
+        reply = Reply(self._ids, p.reported_model, content, prompt_tokens, completion_tokens)
+        payload = wire.reply(reply, int(time.time()))
         data = json.dumps(payload, separators=(",", ":")).encode()
         resp = web.Response(body=data, content_type="application/json")
         await resp.prepare(request)

@@ -11,9 +11,13 @@ litellm's value is kept; its per-call overhead is not paid on the hot path:
   requests over one shared ``aiohttp`` session per route: about 0.3 ms of CPU per call, where
   ``litellm.acompletion`` costs about 4 ms and the ``openai`` SDK about 2 ms (measured:
   BENCHMARKS.md, "Evaluation engine"). Retries are ours (:mod:`tasks.evaluation.retry`).
-- **Every other provider** (Anthropic, Bedrock, Vertex...) goes through
-  ``litellm.acompletion`` with litellm's own retries off, so its provider transforms apply.
-  ``CandidateSpec.transport = "litellm"`` forces this path for any route.
+- **Every other provider** goes through litellm, so its provider transforms apply:
+  providers in :data:`~tasks.evaluation.litellm_direct.DIRECT_PROVIDERS` (Anthropic) through
+  litellm's provider config hooks over aiohttp (:mod:`tasks.evaluation.litellm_direct`),
+  skipping litellm's per-call cost calculation and logging; the rest (Bedrock, Vertex...)
+  through ``litellm.acompletion`` with litellm's own retries off.
+  ``CandidateSpec.transport = "litellm"`` forces litellm for any route, ``"acompletion"``
+  forces ``litellm.acompletion``.
 
 Errors come back as :class:`~tasks.evaluation.errors.ProviderError` subclasses: transient
 (429 with its Retry-After, 408/409/5xx, timeouts, connection errors) or permanent (401/403
@@ -58,7 +62,7 @@ _OPENAI_COMPATIBLE = frozenset(
 _DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
 
 
-def _litellm() -> Any:
+def load_litellm() -> Any:
     """Import litellm on first use (about 3 s), quiet and without telemetry or callbacks."""
     import litellm
 
@@ -109,7 +113,7 @@ class Provider(Protocol):
 
 def resolve_route(spec: CandidateSpec) -> Route:
     """Resolve ``spec.route`` with litellm; an unknown provider raises UnknownModelError."""
-    litellm = _litellm()
+    litellm = load_litellm()
     try:
         model, provider, _key, base = litellm.get_llm_provider(spec.route, api_base=spec.api_base)
     except Exception as exc:  # litellm raises BadRequestError for an unknown provider
@@ -120,7 +124,7 @@ def resolve_route(spec: CandidateSpec) -> Route:
         ) from exc
     api_base = spec.api_base or base or _DEFAULT_BASES.get(provider)
     compatible = (
-        spec.transport != "litellm"
+        spec.transport == "auto"
         and api_base is not None
         and (
             provider in _OPENAI_COMPATIBLE
@@ -138,7 +142,7 @@ def resolve_route(spec: CandidateSpec) -> Route:
 
 def cost_map_prices(route: Route) -> TokenPrices | None:
     """Per-token prices from litellm's cost map (read once per run), or None if absent."""
-    litellm = _litellm()
+    litellm = load_litellm()
     for key in (route.route, f"{route.provider}/{route.model}", route.model):
         entry = litellm.model_cost.get(key)
         if entry and "input_cost_per_token" in entry and "output_cost_per_token" in entry:
@@ -213,7 +217,6 @@ class OpenAICompatibleProvider:
     ) -> None:
         import aiohttp
 
-        self._aiohttp = aiohttp
         assert route.api_base is not None
         self.route = route
         self._url = route.api_base.rstrip("/") + "/chat/completions"
@@ -229,21 +232,8 @@ class OpenAICompatibleProvider:
 
     async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
         body = json.dumps({"model": self.route.model, "messages": messages, **self._params})
-        aiohttp = self._aiohttp
         route = self.route.route
-        try:
-            async with self._session.post(self._url, data=body, headers=self._headers) as resp:
-                raw = await resp.read()
-                if resp.status != 200:
-                    raise status_error(route, resp.status, _error_message(raw), resp.headers)
-        except TimeoutError as exc:
-            raise TransientProviderError(
-                f"route {route!r}: no reply within the timeout", route=route, kind="timeout"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransientProviderError(
-                f"route {route!r}: connection failed: {exc!r}", route=route, kind="connection"
-            ) from exc
+        _, raw = await post(self._session, self._url, body, self._headers, route)
         try:
             data = json.loads(raw)
             usage = data.get("usage") or {}
@@ -272,13 +262,47 @@ def _error_message(raw: bytes) -> str:
         return raw[:300].decode(errors="replace")
 
 
+async def post(
+    session: Any, url: str, body: str | bytes, headers: Mapping[str, str], route: str
+) -> tuple[Mapping[str, str], bytes]:
+    """POST ``body`` on an aiohttp session: the reply's headers and body on HTTP 200.
+
+    Any other status raises :func:`status_error`'s error; timeouts and connection failures
+    raise a transient error.
+    """
+    import aiohttp
+
+    try:
+        async with session.post(url, data=body, headers=headers) as resp:
+            raw: bytes = await resp.read()
+            if resp.status != 200:
+                raise status_error(route, resp.status, _error_message(raw), resp.headers)
+            return resp.headers, raw
+    except TimeoutError as exc:
+        raise TransientProviderError(
+            f"route {route!r}: no reply within the timeout", route=route, kind="timeout"
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise TransientProviderError(
+            f"route {route!r}: connection failed: {exc!r}", route=route, kind="connection"
+        ) from exc
+
+
+def litellm_error(route: str, exc: Exception) -> ProviderError:
+    """The engine's error for an exception of litellm's: by its HTTP status, else transient."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status_error(route, status, str(exc))
+    return TransientProviderError(f"route {route!r}: {exc!r}", route=route, kind="server")
+
+
 class LiteLLMProvider:
     """``litellm.acompletion`` for providers that need its transforms."""
 
     def __init__(
         self, route: Route, *, api_key: str | None, params: Mapping[str, Any], timeout_s: float
     ) -> None:
-        self._litellm = _litellm()
+        self._litellm = load_litellm()
         self.route = route
         self._kwargs: dict[str, Any] = {
             "model": route.route,
@@ -314,12 +338,7 @@ class LiteLLMProvider:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # litellm raises its own types for provider quirks
-            status = getattr(exc, "status_code", None)
-            if isinstance(status, int):
-                raise status_error(route, status, str(exc)) from exc
-            raise TransientProviderError(
-                f"route {route!r}: {exc!r}", route=route, kind="server"
-            ) from exc
+            raise litellm_error(route, exc) from exc
         usage = getattr(resp, "usage", None)
         return Completion(
             text=resp.choices[0].message.content or "",
@@ -337,6 +356,16 @@ def open_provider(spec: CandidateSpec, route: Route, *, api_key: str | None) -> 
     limits = spec.limits
     if route.openai_compatible:
         return OpenAICompatibleProvider(
+            route,
+            api_key=api_key,
+            params=spec.params,
+            concurrency=limits.concurrency,
+            timeout_s=limits.timeout_s,
+        )
+    from tasks.evaluation.litellm_direct import DIRECT_PROVIDERS, LiteLLMDirectProvider
+
+    if route.provider in DIRECT_PROVIDERS and spec.transport != "acompletion":
+        return LiteLLMDirectProvider(
             route,
             api_key=api_key,
             params=spec.params,

@@ -85,9 +85,12 @@ class CandidateSpec:
     """Generation parameters passed to the provider (``temperature``, ``max_tokens``...)."""
     pricing: Pricing | None = None
     limits: Limits = field(default_factory=Limits)
-    transport: Literal["auto", "litellm"] = "auto"
+    transport: Literal["auto", "litellm", "acompletion"] = "auto"
     """``auto``: OpenAI-compatible routes go over the OpenAI wire protocol directly, others
-    through ``litellm.acompletion``; ``litellm``: always ``litellm.acompletion``."""
+    through litellm; ``litellm``: always through litellm. Through litellm, providers in
+    ``litellm_direct.DIRECT_PROVIDERS`` get litellm's provider transforms without its per-call
+    machinery, others ``litellm.acompletion``; ``acompletion``: always
+    ``litellm.acompletion`` (all of litellm's per-call work, for comparison or a quirk)."""
 
 
 @dataclass(frozen=True, slots=True)
