@@ -65,7 +65,7 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         extra_env={"PREFECT_UI_ENABLED": "false"},
     )
     try:
-        server.start(timeout_s=60)
+        server.start(timeout_s=180)
         yield server
     finally:
         server.stop()
@@ -156,7 +156,7 @@ def test_the_docker_gpu_template_is_accepted(sqlite_server: Any) -> None:
 # serve
 
 
-def _wait(predicate: Any, what: str, proc: Background, timeout_s: float = 60) -> Any:
+def _wait(predicate: Any, what: str, proc: Background, timeout_s: float = 180) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()

@@ -53,7 +53,7 @@ def prefect_pg_server(postgres_db: Callable[[], str], tmp_path: Path) -> Iterato
         extra_env={"PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"},
     )
     try:
-        server.start(timeout_s=60)
+        server.start(timeout_s=180)
         yield server
     finally:
         server.stop()  # before the database is dropped (postgres_db tears down later)
