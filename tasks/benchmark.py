@@ -24,7 +24,8 @@ from registry.runs import finish_run, finished_item_keys, open_run, write_item_r
 from tasks import mapping
 from tasks.evaluation.errors import EvaluationError
 from tasks.evaluation.types import CandidateSpec, ItemResult, ProgressUpdate, RunSummary
-from tasks.runtime import registry_sessions
+from tasks.journal import ResultJournal, journal_path
+from tasks.runtime import registry_sessions, settings
 
 if TYPE_CHECKING:
     from tasks.evaluation.scorers import Scorer
@@ -55,12 +56,20 @@ class BenchmarkOutcome:
 
 
 class RegistrySink:
-    """The engine's result sink: batched upserts into the run's checkpoint rows."""
+    """The engine's result sink: batched upserts into the run's checkpoint rows, and each
+    result journaled to local disk as it arrives (see :mod:`tasks.journal`)."""
 
-    def __init__(self, run_id: int, database_url: str | None = None) -> None:
+    def __init__(
+        self, run_id: int, database_url: str | None = None, journal: ResultJournal | None = None
+    ) -> None:
         self.run_id = run_id
         self.database_url = database_url
+        self.journal = journal
         self.written = 0
+
+    def record(self, result: ItemResult) -> None:
+        if self.journal is not None:
+            self.journal.record(mapping.result_row(result))
 
     async def write(self, results: Sequence[ItemResult]) -> None:
         rows = [mapping.result_row(r) for r in results]
@@ -141,6 +150,7 @@ async def run_benchmark(
 ) -> BenchmarkOutcome:
     """The benchmark itself, outside Prefect (the CLI's ``bench`` calls it directly)."""
     factory = registry_sessions(database_url)
+    url = database_url or settings().resolved_database_url()
     with factory.begin() as session:
         bundle = load_workload(session, workload)
         row = _find(bundle.candidates, workload, candidate)
@@ -155,8 +165,11 @@ async def run_benchmark(
             budget_usd=budget_usd,
         )
         run_id = run.id
+        journal = ResultJournal(journal_path(settings().data_dir, url, run_id))
+        write_item_results(session, run_id, journal.rows())  # what a killed try received
         skip = finished_item_keys(session, run_id)
         runner, serving = row.runner.value, dict(row.serving or {})
+    journal.discard()  # the registry holds it now; this try journals afresh
     if len(skip) == len(items):
         with factory.begin() as session:
             stored = finish_run(session, run_id, RunStatus.COMPLETE, None, None)
@@ -167,7 +180,7 @@ async def run_benchmark(
     scorer, credentials = await anyio.to_thread.run_sync(
         _scorer_and_credentials, scorer_raw, [spec]
     )
-    sink = RegistrySink(run_id, database_url)
+    sink = RegistrySink(run_id, database_url, journal)
     stats: dict[str, Any] = {}
     try:
         if runner in ("vllm", "transformers"):
@@ -193,10 +206,14 @@ async def run_benchmark(
                 session, run_id, RunStatus.FAILED,
                 _summary_stats(failed) if failed else {}, None, error=str(exc),
             )  # fmt: skip
+        journal.discard()
         raise
+    finally:
+        journal.close()  # kept on disk if the registry may lack some of it (e.g. it is down)
     stats.update(_summary_stats(summary))
     with factory.begin() as session:
         finish_run(session, run_id, summary.status, stats, summary.model_version)
+    journal.discard()
     return BenchmarkOutcome(
         workload=workload,
         candidate=candidate,

@@ -4,8 +4,8 @@
 iterable (memory stays flat however many there are); ``concurrency`` workers each send one
 call at a time; results reach the sink in batches, at least every ``flush_every`` results or
 ``flush_interval_s`` seconds, and on cancellation or error, so a Ctrl-C or a crash loses at
-most the calls in flight. A hard kill loses at most the unflushed batch: pass
-``flush_every=1`` where each call is expensive.
+most the calls in flight. A hard kill loses the unflushed batch too, unless the sink journals
+each result as it arrives (a ``record`` method, see :class:`_Writer`; the registry sink does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 import statistics
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -51,10 +51,16 @@ Set_ = frozenset[str] | set[str]
 
 
 class _Writer:
-    """Buffers results and writes them to the sink in order, in batches."""
+    """Buffers results and writes them to the sink in order, in batches.
+
+    A sink that also has a synchronous ``record(result)`` method hears each result the
+    moment it arrives, before it is buffered (the task layer journals it to disk there, so a
+    hard kill between two batches loses nothing already received).
+    """
 
     def __init__(self, sink: ResultSink, every: int, interval_s: float) -> None:
         self.sink, self.every, self.interval_s = sink, max(1, every), interval_s
+        self._record: Callable[[ItemResult], object] | None = getattr(sink, "record", None)
         self.buf: list[ItemResult] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -65,6 +71,8 @@ class _Writer:
         self._task = asyncio.create_task(self._loop())
 
     async def add(self, result: ItemResult) -> None:
+        if self._record is not None:
+            self._record(result)
         self.buf.append(result)
         if len(self.buf) >= self.every:
             if len(self.buf) >= 4 * self.every:  # the sink lags: wait for it (bounded memory)
