@@ -1,8 +1,9 @@
 """``relitigate-quarter``: every production fine-tune (or a filter) for one quarter.
 
-Orchestration only: bounded concurrency across workloads, a summary table artifact, then
-delivery of the notices the decisions enqueued. One workload's failure does not stop the
-others; the flow run fails at the end, naming the workloads that failed.
+Orchestration only: bounded concurrency across workloads, a summary table artifact, the
+quarter digest for the platform channel (when one is configured and every workload is
+decided), then delivery of the notices the decisions enqueued. One workload's failure does not
+stop the others; the flow run fails at the end, naming the workloads that failed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prefect.artifacts import acreate_table_artifact
 from flows.notices import deliver_notices
 from flows.workload import relitigate_workload
 from tasks.decision.quarter import Quarter
+from tasks.notices import enqueue_digest_task
 from tasks.plan import active_workload_names
 from tasks.runtime import settings
 
@@ -44,7 +46,7 @@ async def relitigate_quarter(
         quarter: ``YYYYQn``; default the current quarter.
         workloads: only these workloads (default: every active one).
         force: re-decide quarters already decided (benchmarks still resume, never repay).
-        deliver: send pending notices at the end.
+        deliver: send pending notices (the digest included) at the end.
     """
     logger = get_run_logger()
     q = str(Quarter.parse(quarter)) if quarter else current_quarter()
@@ -72,6 +74,8 @@ async def relitigate_quarter(
             table=[_table_row(r) for r in rows],
             description=f"relitigate {q}: one row per workload",
         )
+    if not failed:
+        await enqueue_digest_task(q)
     if deliver:
         await deliver_notices()
     if failed:

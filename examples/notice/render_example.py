@@ -1,4 +1,4 @@
-"""Write a sample ``retire`` notice: its Block Kit JSON and how it reads as text.
+"""Write a sample ``retire`` notice and a sample quarter digest: Block Kit JSON and text.
 
 Run from the repository root::
 
@@ -6,7 +6,8 @@ Run from the repository root::
 
 It writes ``retire.json`` (the ``chat.postMessage`` payload: ``text`` fallback plus
 ``blocks``; paste ``blocks`` into Slack's Block Kit Builder to see it rendered) and
-``retire.txt`` (what ``relitigate notices --preview ID`` prints for it).
+``retire.txt`` (what ``relitigate notices --preview ID`` prints for it), and the same pair
+for the quarter digest the platform channel gets (``digest.json``, ``digest.txt``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from tasks.notify import (  # noqa: E402
+    DigestFacts,
+    DigestLine,
     GateFacts,
     Interval,
     NoticeFacts,
     OwnerDestinations,
     SideFacts,
     TrendFacts,
+    build_digest_payload,
     build_payload,
     payload_as_text,
 )
@@ -64,15 +68,49 @@ FACTS = NoticeFacts(
     owner=OwnerDestinations(email="ana@example.com", channel="C0TRIAGE"),
 )
 
+DIGEST = DigestFacts(
+    quarter="2026Q4",
+    lines=(
+        DigestLine(
+            "ticket-triage",
+            "retire",
+            quality_ratio=0.912,
+            quality_ratio_ci=Interval(0.884, 0.941),
+            monthly_savings_usd=-14_250.0,
+        ),
+        DigestLine(
+            "contract-review",
+            "watch",
+            quality_ratio=1.041,
+            quality_ratio_ci=Interval(1.012, 1.069),
+            monthly_savings_usd=820.0,
+            projected_erosion_quarter="2027Q2",
+        ),
+        DigestLine(
+            "invoice-extract",
+            "keep",
+            quality_ratio=1.183,
+            quality_ratio_ci=Interval(1.147, 1.221),
+            monthly_savings_usd=5_310.0,
+        ),
+        DigestLine("claims-coding", "inconclusive"),
+    ),
+    flow_run_url="http://127.0.0.1:4200/runs/flow-run/7a6b",
+)
 
-def main() -> None:
-    """Write retire.json and retire.txt beside this script."""
-    payload = build_payload(FACTS)
-    (HERE / "retire.json").write_text(
+
+def _write(name: str, payload: dict[str, object]) -> None:
+    (HERE / f"{name}.json").write_text(
         json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    (HERE / "retire.txt").write_text(payload_as_text(payload), encoding="utf-8")
-    print(f"wrote {HERE / 'retire.json'} and {HERE / 'retire.txt'}")
+    (HERE / f"{name}.txt").write_text(payload_as_text(payload), encoding="utf-8")
+    print(f"wrote {HERE / f'{name}.json'} and {HERE / f'{name}.txt'}")
+
+
+def main() -> None:
+    """Write retire.json, retire.txt, digest.json and digest.txt beside this script."""
+    _write("retire", build_payload(FACTS))
+    _write("digest", build_digest_payload(DIGEST))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Modules: :mod:`~tasks.notify.facts` (what a notice says), :mod:`~tasks.notify.policy` (which
 notice a decision calls for), :mod:`~tasks.notify.message` (Block Kit and text),
+:mod:`~tasks.notify.digest` (the quarter digest from recorded decisions),
 :mod:`~tasks.notify.delivery` (the outbox, exactly once) and :mod:`~tasks.notify.slack` (the
 only module that imports slack_sdk; import it where a client is built).
 

@@ -127,13 +127,24 @@ class NoticeFacts:
 
 @dataclass(frozen=True)
 class DigestLine:
-    """One workload's line in a quarter digest."""
+    """One workload's line in a quarter digest.
+
+    Attributes:
+        workload: The workload's name.
+        verdict: Its verdict this quarter.
+        quality_ratio: Fine-tune quality / buy quality, when known.
+        monthly_savings_usd: Net monthly savings of the fine-tune at the current volume
+            (negative: buying is cheaper), when known.
+        projected_erosion_quarter: The quarter the trend crosses the gate, if any.
+        quality_ratio_ci: The ratio's paired-bootstrap interval, when known.
+    """
 
     workload: str
     verdict: Verdict
     quality_ratio: float | None = None
     monthly_savings_usd: float | None = None
     projected_erosion_quarter: str | None = None
+    quality_ratio_ci: Interval | None = None
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def build_digest_payload(digest: DigestFacts) -> Payload:
     for line in sorted(digest.lines, key=lambda x: (x.verdict, x.workload)):
         parts = [f"*{escape(line.workload)}*: {line.verdict}"]
         if line.quality_ratio is not None:
-            parts.append(f"ratio {line.quality_ratio:.2f}")
+            parts.append(f"ratio {line.quality_ratio:.2f}{_interval(line.quality_ratio_ci, 2)}")
         if line.monthly_savings_usd is not None:
             parts.append(f"savings {usd(line.monthly_savings_usd)}/month")
         if line.projected_erosion_quarter:

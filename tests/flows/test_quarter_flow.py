@@ -76,7 +76,11 @@ def harness() -> Iterator[None]:
     from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}), prefect_test_harness():
+    # a generous start-up timeout: a busy CI machine can take longer than the default 30 s
+    with (
+        temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
         yield
 
 
@@ -94,6 +98,7 @@ def scenario(
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("RELITIGATE_SLACK_TOKEN", raising=False)
+    monkeypatch.delenv("RELITIGATE_SLACK_PLATFORM_CHANNEL", raising=False)
     monkeypatch.delenv("RELITIGATE_GPU_DEPLOYMENT", raising=False)
     runtime.reset()
     with SimulatorServer(Profile.model_validate(PROFILE), evalsets) as sim:
@@ -105,10 +110,23 @@ def scenario(
     runtime.reset()
 
 
-def _run(quarter: str, **kwargs: Any) -> list[dict[str, Any]]:
+def _run(quarter: str, *, deliver: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
     from flows.quarter import relitigate_quarter
 
-    return asyncio.run(relitigate_quarter(quarter=quarter, deliver=False, **kwargs))
+    return asyncio.run(relitigate_quarter(quarter=quarter, deliver=deliver, **kwargs))
+
+
+def _notices(url: str) -> list[tuple[str | None, str, str, str]]:
+    """``(workload name, quarter, kind, status)`` of every notice, oldest first."""
+    from registry.db import make_engine, session_factory
+    from registry.notices import list_notices
+
+    engine = make_engine(url)
+    try:
+        with session_factory(engine).begin() as session:
+            return [(n.workload, n.quarter, n.kind, n.state) for n in list_notices(session)]
+    finally:
+        engine.dispose()
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -150,6 +168,8 @@ def test_quarter_decides_each_workload_once_and_a_rerun_pays_nothing(
     }
     before = _counts(scenario["url"])
     assert before["decisions"] == 2 and before["notices"] == 1
+    # no platform channel configured: no quarter digest
+    assert _notices(scenario["url"]) == [("erodes", "2026Q2", "retire", "pending")]
 
     again = {r["workload"]: r for r in _run("2026Q2")}
     assert all(r["reused"] for r in again.values())
@@ -254,3 +274,44 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     assert metrics["fine_tune"]["cost_per_call_usd"] == pytest.approx(expected, rel=1e-6)
     assert metrics["fine_tune"]["throughput"]["hardware"]
     assert scenario["sim"].stats()["models"]["ft-strong"]["requests"] == 0  # no API fine-tune
+
+
+@pytest.mark.slow
+def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
+    scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import runtime
+    from tests.notify.slack_server import SlackServer
+
+    token = "xo" + "xb-quarter-flow-test"
+    with SlackServer(token) as slack:
+        slack.add_user("holds@example.com", "U0HOLDS")
+        slack.add_user("erodes@example.com", "U0ERODES")
+        slack.add_channel("C0PLATFORM", name="ml-platform")
+        monkeypatch.setenv("RELITIGATE_SLACK_TOKEN", token)
+        monkeypatch.setenv("RELITIGATE_SLACK_BASE_URL", slack.base_url)
+        monkeypatch.setenv("RELITIGATE_SLACK_PLATFORM_CHANNEL", "C0PLATFORM")
+        runtime.reset()
+
+        # one workload decided, the other not yet: no digest (it would stay incomplete)
+        _run("2026Q3", workloads=["holds"], deliver=True)
+        assert _notices(scenario["url"]) == []
+        assert slack.messages_in("C0PLATFORM") == []
+
+        _run("2026Q3", deliver=True)
+        assert _notices(scenario["url"]) == [
+            ("erodes", "2026Q3", "retire", "sent"),
+            (None, "2026Q3", "digest", "sent"),
+        ]
+        [digest] = slack.messages_in("C0PLATFORM")
+        assert digest.text.startswith("relitigate digest 2026Q3: 1 keep, 1 retire")
+        assert "holds: keep, ratio " in digest.text and "(95% CI " in digest.text
+        assert "erodes: retire, ratio " in digest.text and "/month" in digest.text
+        assert len(slack.messages_in("D0ERODES")) == 1  # the owner's DM
+
+        # re-runs, forced or not, neither enqueue nor send a second digest
+        _run("2026Q3", deliver=True)
+        _run("2026Q3", deliver=True, force=True)
+        assert len(slack.messages_in("C0PLATFORM")) == 1
+        assert len(slack.calls_to("chat.postMessage")) == 2
+        assert [n[2] for n in _notices(scenario["url"])] == ["retire", "digest"]

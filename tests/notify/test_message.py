@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tasks.notify import DigestFacts, DigestLine, build_digest_payload, payload_as_text
-from tasks.notify.facts import SideFacts, TrendFacts
+from tasks.notify.facts import Interval, SideFacts, TrendFacts
 from tasks.notify.message import build_payload, escape, fallback_text, usd
 from tests.notify.samples import retire_facts
 
@@ -120,7 +120,9 @@ def test_digest_lists_every_workload() -> None:
     digest = DigestFacts(
         quarter="2026Q4",
         lines=(
-            DigestLine("ticket-triage", "retire", 0.91, -14250.0),
+            DigestLine(
+                "ticket-triage", "retire", 0.91, -14250.0, quality_ratio_ci=Interval(0.88, 0.94)
+            ),
             DigestLine("contract-review", "watch", 1.04, 800.0, "2027Q2"),
             DigestLine("ocr-fix", "keep", 1.2, 5000.0),
         ),
@@ -128,6 +130,6 @@ def test_digest_lists_every_workload() -> None:
     payload = build_digest_payload(digest)
     text = payload_as_text(payload)
     assert text.startswith("relitigate digest 2026Q4: 1 keep, 1 retire, 1 watch")
-    assert "ticket-triage: retire, ratio 0.91, savings −$14,250/month" in text
+    assert "ticket-triage: retire, ratio 0.91 (95% CI 0.88–0.94), savings −$14,250/month" in text
     assert "contract-review: watch, ratio 1.04, savings $800/month, erodes 2027Q2" in text
     assert "ticket-triage" in payload["text"]
