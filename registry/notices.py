@@ -2,8 +2,8 @@
 
 Functions take a ``Session`` and never commit; the caller owns the unit of work. Delivery
 needs each state change committed on its own (a claim must be visible to other deliverers
-before the message goes out), so :class:`NoticeOutbox` wraps each call in its own short
-transaction; it is what ``tasks.notify.delivery.deliver`` is given.
+before the message goes out), so :class:`registry.outbox.NoticeOutbox` wraps each call in
+its own short transaction; it is what ``tasks.notify.delivery.deliver`` is given.
 
 States of a notice (``status``)::
 
@@ -26,13 +26,12 @@ channel's history for the notice before posting again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from registry.models import (
     Notice,
@@ -378,98 +377,3 @@ def cache_user_id(session: Session, email: str, user_id: str, *, now: datetime) 
     else:
         row.user_id = user_id
         row.resolved_at = now
-
-
-class NoticeOutbox:
-    """The outbox as delivery uses it: each call is one short committed transaction.
-
-    Args:
-        factory: A session factory (``registry.db.session_factory(engine)``).
-    """
-
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self._factory = factory
-
-    def deliverable(
-        self, *, now: datetime, stale_after: timedelta = CLAIM_LEASE
-    ) -> Sequence[OutboxNotice]:
-        """See :func:`deliverable`."""
-        with self._factory.begin() as session:
-            return deliverable(session, now=now, stale_after=stale_after)
-
-    def claim(
-        self,
-        notice_id: int,
-        *,
-        seen_claim: datetime | None,
-        now: datetime,
-        stale_after: timedelta = CLAIM_LEASE,
-    ) -> OutboxNotice | None:
-        """Claim a notice (see :func:`claim_pending`) and return it as it is now.
-
-        The fresh row matters: since the caller listed it, another deliverer may have tried
-        and left a channel to check.
-        """
-        with self._factory.begin() as session:
-            token = claim_pending(
-                session, notice_id, seen_claim=seen_claim, now=now, stale_after=stale_after
-            )
-            if token is None:
-                return None
-            return get_notice(session, notice_id)
-
-    def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool:
-        """See :func:`record_channel`."""
-        with self._factory.begin() as session:
-            return record_channel(session, notice_id, claim=claim, channel_id=channel_id)
-
-    def mark_sent(
-        self,
-        notice_id: int,
-        *,
-        claim: datetime,
-        channel_id: str,
-        ts: str,
-        thread_ts: str | None,
-        now: datetime,
-    ) -> bool:
-        """See :func:`mark_sent`."""
-        with self._factory.begin() as session:
-            return mark_sent(
-                session,
-                notice_id,
-                claim=claim,
-                channel_id=channel_id,
-                ts=ts,
-                thread_ts=thread_ts,
-                now=now,
-            )
-
-    def mark_failed(self, notice_id: int, *, claim: datetime, reason: str) -> bool:
-        """See :func:`mark_failed`."""
-        with self._factory.begin() as session:
-            return mark_failed(session, notice_id, claim=claim, reason=reason)
-
-    def keep_pending(
-        self, notice_id: int, *, claim: datetime, error: str, maybe_delivered: bool
-    ) -> bool:
-        """See :func:`keep_pending`."""
-        with self._factory.begin() as session:
-            return keep_pending(
-                session, notice_id, claim=claim, error=error, maybe_delivered=maybe_delivered
-            )
-
-    def thread_ts(self, workload_id: int, *, channel_id: str) -> str | None:
-        """See :func:`first_thread_ts`."""
-        with self._factory.begin() as session:
-            return first_thread_ts(session, workload_id, channel_id=channel_id)
-
-    def cached_user_id(self, email: str) -> str | None:
-        """See :func:`cached_user_id`."""
-        with self._factory.begin() as session:
-            return cached_user_id(session, email)
-
-    def cache_user_id(self, email: str, user_id: str, *, now: datetime) -> None:
-        """See :func:`cache_user_id`."""
-        with self._factory.begin() as session:
-            cache_user_id(session, email, user_id, now=now)

@@ -122,7 +122,7 @@ async def deliver_notices_task(
 
 def deliver_pending(secret_block: str | None, database_url: str | None) -> dict[str, int]:
     """Deliver pending notices outside Prefect; counts by outcome."""
-    from registry.notices import NoticeOutbox
+    from registry.outbox import NoticeOutbox
     from tasks.notify.delivery import deliver, load_token
 
     config = settings()

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 f"{waiting} notice(s) stay pending; see them with `relitigate notices --pending`."
             )
             return
-        from registry.notices import NoticeOutbox
+        from registry.outbox import NoticeOutbox
         from tasks.notify.slack import SlackClient
 
         slack = SlackClient(token, base_url=settings.slack_base_url)

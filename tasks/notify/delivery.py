@@ -89,7 +89,7 @@ class DeliverableNotice(Protocol):
 
 
 class Outbox(Protocol):
-    """The outbox's state changes, each committed on its own (``registry.notices.NoticeOutbox``)."""
+    """The outbox's state changes, each committed on its own (``registry.outbox.NoticeOutbox``)."""
 
     def deliverable(
         self, *, now: datetime, stale_after: timedelta

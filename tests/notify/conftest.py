@@ -103,7 +103,7 @@ def client(slack: SlackServer, client_for: Callable[..., Any]) -> Any:
 @pytest.fixture
 def outbox(session_factory: sessionmaker[Session]) -> Any:
     """The registry outbox on a fresh database."""
-    from registry.notices import NoticeOutbox
+    from registry.outbox import NoticeOutbox
 
     return NoticeOutbox(session_factory)
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.models import Notice, NoticeStatus
 from registry.notices import (
     CLAIM_LEASE,
-    NoticeOutbox,
     claim_pending,
     deliverable,
     get_notice,
@@ -23,6 +22,7 @@ from registry.notices import (
     mark_failed,
     mark_sent,
 )
+from registry.outbox import NoticeOutbox
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
