@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/bench_report.py [--workloads 1000] [--quarters 40] [--runs 3]
+        [--baseline DIR]
 
 Builds a registry on SQLite (a temporary file) and on PostgreSQL (a fresh database
 ``relitigate_bench_<pid>`` on ``--postgres``, dropped afterwards) with bulk inserts: every
@@ -17,6 +18,11 @@ Timed, each the median of ``--runs``:
   ``history W --plot FILE.png``;
 * in process, imports done: reading and building the report (``load_report`` +
   JSON text) and the history (``load_history``).
+
+Each whole command is also given its CPU time (user + system of the child process), which
+a busy machine inflates less than the wall time. ``--baseline DIR`` times the same commands
+with the code of another checkout (``git worktree add DIR REV``) first on ``PYTHONPATH``, in
+the same runs, interleaved with the current code's, so both see the same load.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -159,19 +166,55 @@ def median_of(runs: int, fn: Callable[[], object]) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def measure(label: str, url: str, runs: int, workload: str, folder: Path) -> list[str]:
+def run_command(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _row(label: str, what: str, walls: list[float], cpus: list[float] | None) -> str:
+    each = ", ".join(f"{t:.3f}" for t in walls)
+    cpu = f"{statistics.median(cpus):.3f} s" if cpus else ""
+    return f"| {label:<10} | {what:<58} | {statistics.median(walls):7.3f} s | {each} | {cpu} |"
+
+
+def measure(
+    label: str, url: str, runs: int, workload: str, folder: Path, baseline: Path | None
+) -> list[str]:
     """Table rows for one database."""
     from registry.db import make_engine, session_factory
     from tasks.report.service import load_history, load_report, report_text
 
     env = {**os.environ, "RELITIGATE_DATABASE_URL": url, "COLUMNS": "200"}
     cli = [str(ROOT / ".venv/bin/relitigate")]
-
-    def command(*args: str) -> Callable[[], object]:
-        def go() -> None:
-            subprocess.run([*cli, *args], env=env, check=True, stdout=subprocess.DEVNULL)
-
-        return go
+    codes: list[tuple[str, dict[str, str]]] = [("", env)]
+    if baseline is not None:
+        path = os.pathsep.join(p for p in (str(baseline), env.get("PYTHONPATH", "")) if p)
+        codes.append((" [baseline]", {**env, "PYTHONPATH": path}))
+    commands = [
+        ("`report --format json` (whole command)", ["report", "--format", "json"]),
+        ("`report` terminal table (whole command)", ["report"]),
+        (f"`history {workload} --json` (whole command)", ["history", workload, "--json"]),
+        (f"`history {workload} --plot h.png` (whole command)",
+         ["history", workload, "--plot", str(folder / "h.png")]),
+    ]  # fmt: skip
+    timings: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(runs):  # interleaved: every variant sees the same load
+        for what, args in commands:
+            for suffix, code_env in codes:
+                timing = run_command([*cli, *args], code_env)
+                timings.setdefault((what, suffix), []).append(timing)
+    rows = []
+    for what, _args in commands:
+        for suffix, _env in codes:
+            got = timings[(what, suffix)]
+            rows.append(_row(label, what + suffix, [w for w, _ in got], [c for _, c in got]))
+            print(rows[-1], flush=True)
 
     engine = make_engine(url)
     factory = session_factory(engine)
@@ -185,22 +228,15 @@ def measure(label: str, url: str, runs: int, workload: str, folder: Path) -> lis
             load_history(session, workload, generated_at="t")
 
     in_process_report()  # warm imports and the connection pool
-    cases = [
-        ("`report --format json` (whole command)", command("report", "--format", "json")),
-        ("`report` terminal table (whole command)", command("report")),
-        (f"`history {workload} --json` (whole command)", command("history", workload, "--json")),
-        (f"`history {workload} --plot h.png` (whole command)",
-         command("history", workload, "--plot", str(folder / "h.png"))),
+    for what, fn in (
         ("report: read + build + JSON, in process", in_process_report),
         ("history: read + build, in process", in_process_history),
-    ]  # fmt: skip
-    rows = []
-    for what, fn in cases:
-        median, times = median_of(runs, fn)
-        each = ", ".join(f"{t:.3f}" for t in times)
-        rows.append(f"| {label:<10} | {what:<52} | {median:7.3f} s | {each} |")
+    ):
+        _median, times = median_of(runs, fn)
+        rows.append(_row(label, what, times, None))
         print(rows[-1], flush=True)
     engine.dispose()
+    print(f"load average after {label}: {os.getloadavg()[0]:.1f}", flush=True)
     return rows
 
 
@@ -210,6 +246,10 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=1000)
     parser.add_argument("--quarters", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--baseline", type=Path, default=None,
+        help="a checkout of another revision to time the same commands against",
+    )  # fmt: skip
     parser.add_argument(
         "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
         help="admin URL of the PostgreSQL server ('' to skip PostgreSQL)",
@@ -230,9 +270,9 @@ def main() -> None:
         size = (folder / "bench.sqlite3").stat().st_size / 1e6
         print(f"SQLite registry built in {time.perf_counter() - start:.1f} s ({size:.0f} MB)")
         scale = f"{args.workloads} workloads x {args.quarters} quarters"
-        print(f"| database | what ({scale}) | median | runs |")
-        print("|---|---|---:|---|")
-        measure("SQLite", sqlite_url, args.runs, workload, folder)
+        print(f"| database | what ({scale}) | median wall | runs (wall) | median CPU |")
+        print("|---|---|---:|---|---:|")
+        measure("SQLite", sqlite_url, args.runs, workload, folder, args.baseline)
         if args.postgres:
             postgres(args, workload, folder)
 
@@ -251,7 +291,7 @@ def postgres(args: argparse.Namespace, workload: str, folder: Path) -> None:
         start = time.perf_counter()
         build(url, args.workloads, args.quarters)
         print(f"PostgreSQL registry built in {time.perf_counter() - start:.1f} s")
-        measure("PostgreSQL", url, args.runs, workload, folder)
+        measure("PostgreSQL", url, args.runs, workload, folder, args.baseline)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

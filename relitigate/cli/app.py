@@ -72,7 +72,7 @@ def _new_app() -> typer.Typer:
     return app
 
 
-def _registered_names(app: typer.Typer) -> set[str]:
+def command_names(app: typer.Typer) -> set[str]:
     """Top-level command and group names of ``app`` (as typer derives them)."""
     from typer.main import get_command_name
 
@@ -95,7 +95,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     module = COMMAND_MODULES.get(command) if command else None
     if module is not None:
         importlib.import_module(f"relitigate.cli.{module}").register(app)
-        if command in _registered_names(app):
+        if command in command_names(app):
             return app
         app = _new_app()
     for name in MODULES:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +159,29 @@ def test_routing_json(registry_url: str) -> None:
     assert routes["echo"]["target"] == "fine_tune"
     assert routes["echo"]["verdict"] is None
     assert [d["model_name"] for d in doc["model_list"]] == list(routes)
+
+
+def test_json_and_table_commands_do_not_import_pandas(registry_url: str) -> None:
+    """report (table, json, md) and history (table, json) run without pandas, matplotlib,
+    or the other command modules; csv goes through pandas."""
+    code = (
+        "import sys\n"
+        "from relitigate.cli.app import main\n"
+        "runs = [['report', '--json'], ['report'], ['report', '--format', 'md'],\n"
+        "        ['history', 'bravo', '--json'], ['history', 'bravo']]\n"
+        "for argv in runs:\n"
+        "    sys.argv = ['relitigate', *argv]\n"
+        "    main()\n"
+        "heavy = ('pandas', 'numpy', 'matplotlib', 'relitigate.cli.deploy_cmds',\n"
+        "         'relitigate.cli.registry_cmds', 'relitigate.cli.notice_cmds')\n"
+        "bad = [m for m in heavy if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "sys.argv = ['relitigate', 'report', '--format', 'csv']\n"
+        "main()\n"
+        "assert 'pandas' in sys.modules\n"
+    )
+    env = {**os.environ, "RELITIGATE_DATABASE_URL": registry_url}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
