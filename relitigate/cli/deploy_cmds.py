@@ -9,8 +9,8 @@
   process, which is what makes the schedule fire (Prefect's ephemeral API has no scheduler).
   Ctrl-C stops the runner and the server.
 
-Prefect is imported inside the command bodies only. :class:`LocalPrefectServer` is also what
-the tests use to start their servers.
+Prefect is imported inside the command bodies only. The server process itself is
+:class:`relitigate.prefect_server.LocalPrefectServer`.
 """
 
 from __future__ import annotations
@@ -21,26 +21,21 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+
+from relitigate.prefect_server import LocalPrefectServer, prefect_exe
 
 QUARTERLY_CRON = "0 6 1 1,4,7,10 *"
 """First day of January, April, July and October, 06:00 UTC."""
 LOCAL_POOL = "relitigate-local"
 GPU_POOL = "relitigate-gpu"
 DEFAULT_PREFECT_FILE = Path("deployments/prefect.yaml")
-HEALTH_TIMEOUT_S = 90.0
-STOP_GRACE_S = 10.0
 
 
 class DeployError(Exception):
@@ -163,7 +158,7 @@ async def create_pools(specs: list[PoolSpec]) -> list[str]:
 
 def run_prefect_deploy(prefect_file: Path, root: Path) -> None:
     """``prefect --no-prompt deploy --all --prefect-file FILE`` in ``root``, output shown."""
-    argv = [_prefect_exe(), "--no-prompt", "deploy", "--all", "--prefect-file",
+    argv = [prefect_exe(), "--no-prompt", "deploy", "--all", "--prefect-file",
             str(prefect_file.resolve())]  # fmt: skip
     done = subprocess.run(argv, cwd=root, check=False)
     if done.returncode != 0:
@@ -172,167 +167,8 @@ def run_prefect_deploy(prefect_file: Path, root: Path) -> None:
         )
 
 
-def _prefect_exe() -> str:
-    candidate = Path(sys.executable).with_name("prefect")
-    return str(candidate) if candidate.is_file() else "prefect"
-
-
 # ---------------------------------------------------------------------------------------------
 # serve
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether something already listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def health_ok(api_url: str) -> bool:
-    """Whether ``GET {api_url}/health`` answers 200 now."""
-    request = urllib.request.Request(f"{api_url}/health")
-    try:
-        with _no_proxy().open(request, timeout=2) as response:
-            return int(response.status) == 200
-    except (urllib.error.URLError, OSError, TimeoutError):
-        return False
-
-
-def _no_proxy() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass
-class LocalPrefectServer:
-    """``prefect server start`` on 127.0.0.1 in its own process group, output in a log file.
-
-    ``database_url`` (``postgresql+asyncpg://...``) puts the server on PostgreSQL; default:
-    SQLite under ``home``. Use as a context manager, or :meth:`start` / :meth:`stop`.
-    """
-
-    home: Path
-    port: int
-    database_url: str | None = None
-    extra_env: Mapping[str, str] = field(default_factory=dict)
-    host: str = "127.0.0.1"
-    popen: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = None
-
-    @property
-    def api_url(self) -> str:
-        """E.g. ``http://127.0.0.1:4200/api``."""
-        return f"http://{self.host}:{self.port}/api"
-
-    @property
-    def log_path(self) -> Path:
-        """Where the server writes its output."""
-        return self.home / "server.log"
-
-    @property
-    def pid(self) -> int | None:
-        """The server's pid (also its process group), once started."""
-        return self.popen.pid if self.popen else None
-
-    def env(self) -> dict[str, str]:
-        """The server's environment: this one, its own home, no analytics, 127.0.0.1 only."""
-        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-        env.update(
-            PREFECT_HOME=str(self.home),
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_SERVER_API_HOST=self.host,
-            PREFECT_SERVER_API_PORT=str(self.port),
-        )
-        if self.database_url:
-            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
-        env.update(self.extra_env)
-        return env
-
-    def start(self, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
-        """Start the server and wait until ``/api/health`` answers.
-
-        Raises:
-            DeployError: the port is taken, or the server exits or stays silent (log tail).
-        """
-        if port_in_use(self.port, self.host):
-            raise DeployError(
-                f"port {self.port} on {self.host} is already in use; pick another with --port"
-            )
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
-        argv = [_prefect_exe(), "server", "start", "--host", self.host, "--port",
-                str(self.port)]  # fmt: skip
-        self.popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=self.env(),
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout_s
-        while not health_ok(self.api_url):
-            code = self.popen.poll()
-            if code is not None or time.monotonic() > deadline:
-                why = f"exited with code {code}" if code is not None else "did not answer"
-                self.stop()
-                raise DeployError(
-                    f"the Prefect server on {self.host}:{self.port} {why} within "
-                    f"{timeout_s:g} s; log {self.log_path}:\n{self.log_tail()}"
-                )
-            time.sleep(0.25)
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The last lines of the server's log."""
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop the whole process group: SIGTERM, ``grace_s`` seconds, then SIGKILL."""
-        if self.popen is not None:
-            pgid = self.popen.pid
-            _signal_group(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline and _group_alive(pgid):
-                self.popen.poll()
-                time.sleep(0.1)
-            if _group_alive(pgid):
-                _signal_group(pgid, signal.SIGKILL)
-            self.popen.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> LocalPrefectServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # A zombie leader still "exists" until reaped; the caller polls it.
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 @contextlib.contextmanager

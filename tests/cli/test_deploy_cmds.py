@@ -49,7 +49,7 @@ def _api(api_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def _free_port() -> int:
-    from relitigate.cli.deploy_cmds import free_port
+    from relitigate.prefect_server import free_port
 
     return free_port()
 
@@ -57,7 +57,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """``prefect server start`` on SQLite, 127.0.0.1, a free port."""
-    from relitigate.cli.deploy_cmds import LocalPrefectServer
+    from relitigate.prefect_server import LocalPrefectServer
 
     server = LocalPrefectServer(
         home=tmp_path_factory.mktemp("prefect-server"),
@@ -170,7 +170,7 @@ def _wait(predicate: Any, what: str, proc: Background, timeout_s: float = 180) -
 
 def test_serve_schedules_the_quarter_runs_on_demand_and_stops_cleanly(tmp_path: Path) -> None:
     from registry.db import upgrade_to_head
-    from relitigate.cli.deploy_cmds import health_ok
+    from relitigate.prefect_server import health_ok
 
     registry = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
     upgrade_to_head(registry)

@@ -44,7 +44,7 @@ def asyncpg_url(url: str) -> str:
 @pytest.fixture
 def prefect_pg_server(postgres_db: Callable[[], str], tmp_path: Path) -> Iterator[object]:
     """A Prefect server on 127.0.0.1 backed by its own PostgreSQL database."""
-    from relitigate.cli.deploy_cmds import LocalPrefectServer, free_port
+    from relitigate.prefect_server import LocalPrefectServer, free_port
 
     server = LocalPrefectServer(
         home=tmp_path / "prefect-server",

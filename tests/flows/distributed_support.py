@@ -20,19 +20,10 @@ from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# `relitigate` with the deploy commands registered (app.py may not register them yet).
-CLI_ENTRY = """
-from relitigate.cli import app as m, deploy_cmds as d
-if not any((c.name or c.callback.__name__) in ("deploy", "serve")
-           for c in m.app.registered_commands):
-    d.register(m.app)
-m.main()
-"""
-
 
 def cli_argv(*args: str) -> list[str]:
     """The argv of ``relitigate ARGS`` in this interpreter."""
-    return [sys.executable, "-c", CLI_ENTRY, *args]
+    return [sys.executable, "-m", "relitigate", *args]
 
 
 def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[str, str]:
