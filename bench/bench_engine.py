@@ -1,8 +1,9 @@
-"""Speed benchmark of the evaluation engine against a loopback OpenAI-compatible server.
+"""Speed benchmark of the evaluation engine against a loopback provider simulator.
 
-The server is relitigate's provider simulator in its own process (one model answering every
-request in exactly 200 ms). Each measurement runs in a fresh Python process, so start-up
-(imports, route resolution) is counted honestly, and compares:
+The server is relitigate's provider simulator in its own process (models answering every
+request in exactly 200 ms, over OpenAI chat completions and the Anthropic Messages API).
+Each measurement runs in a fresh Python process, so start-up (imports, route resolution) is
+counted honestly, and compares:
 
 - ``relitigate``: :func:`tasks.evaluation.run_candidate` (route resolved by litellm once,
   OpenAI-compatible fast path, pacing, retries, pricing, exact-match scoring, a sink);
@@ -23,6 +24,8 @@ Usage::
     .venv/bin/python bench/bench_engine.py                 # the table in BENCHMARKS.md
     .venv/bin/python bench/bench_engine.py --repeats 1 --modes relitigate --concurrency 128
     .venv/bin/python bench/bench_engine.py --memory        # peak RSS at 2k and 20k items
+    .venv/bin/python bench/bench_engine.py --modes relitigate-litellm relitigate-acompletion \\
+        litellm-anthropic litellm relitigate             # the litellm path, with references
 """
 
 from __future__ import annotations
