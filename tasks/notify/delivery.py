@@ -14,13 +14,14 @@ Exactly once, step by step (``deliver_one``):
    metadata naming it, and the channel is recorded before posting, so the channel's history
    (or the thread's replies) says whether Slack already has it: found -> mark sent, no
    second post; not found -> post; cannot look (e.g. missing ``*:history`` scope, or a
-   channel given by name) -> mark failed with a reason that says to look in the channel,
-   rather than risk a duplicate.
+   channel known only by name) -> mark failed with a reason that says to look in the
+   channel, rather than risk a duplicate.
 3. **Resolve** the destination: the owner's Slack user id, else their email through
    ``users.lookupByEmail`` (cached in ``slack_identities``), as a direct message; else the
    workload's channel. Platform notices (``inconclusive``, digests) go to their fixed
-   destination. Later notices for a workload reply in the thread of its first sent notice in
-   the same channel.
+   destination. A ``#name`` becomes its channel id through ``conversations.list`` (needs
+   ``channels:read``/``groups:read``; without them the name is used as is). Later notices
+   for a workload reply in the thread of its first sent notice in the same channel.
 4. **Record the channel, then post**. ``chat.postMessage`` retries only what cannot have
    posted (429 with ``Retry-After``, refused connections). Then: ok -> sent
    (``channel_id``, ``ts``, ``sent_at``); permanent error -> failed with the reason;
@@ -127,6 +128,7 @@ class Slack(Protocol):
 
     def lookup_user_id(self, email: str) -> str: ...
     def open_dm(self, user_id: str) -> str: ...
+    def channel_id(self, name: str) -> str | None: ...
     def post_message(
         self,
         channel: str,
@@ -414,7 +416,7 @@ def _resolve(
             return slack.open_dm(dest)
         if "@" in dest:
             return slack.open_dm(_user_for_email(outbox, slack, dest, now=now))
-        return dest
+        return _channel(slack, dest)
 
     last: SlackPermanentError | None = None
     if notice.owner_slack_user:
@@ -435,13 +437,21 @@ def _resolve(
                 last.code,
                 notice.slack_channel,
             )
-        return notice.slack_channel
+        return _channel(slack, notice.slack_channel)
     if last is not None:
         raise last
     raise NoticeError(
         f"notice {notice.id} has no destination: set the workload's owner_slack_user, "
         "owner_email or slack_channel and run `relitigate notices deliver` again"
     )
+
+
+def _channel(slack: Slack, channel: str) -> str:
+    """A channel id as is; ``#name`` as its id where the bot can list it, else the name."""
+    channel = channel.strip()
+    if channel.startswith("#"):
+        return slack.channel_id(channel) or channel
+    return channel
 
 
 def _user_for_email(

@@ -4,7 +4,7 @@
 failure into :class:`~tasks.notify.errors.SlackTransientError` (retry later) or
 :class:`~tasks.notify.errors.SlackPermanentError` (a person must fix something).
 
-Retries. Reads (``users.lookupByEmail``, ``conversations.open``, ``conversations.history``
+Retries. Reads (``users.lookupByEmail``, ``conversations.open``, ``.list``, ``.history``
 and ``.replies``) retry rate limits (honouring ``Retry-After``), connection errors and
 500/503. The write, ``chat.postMessage``, retries only what cannot have posted anything: rate
 limits (Slack answered 429 without posting) and refused connections. A 5xx or a connection
@@ -47,6 +47,8 @@ from slack_sdk.http_retry.state import RetryState
 from tasks.notify.delivery import PostedMessage
 from tasks.notify.errors import SlackError, SlackPermanentError, SlackTransientError
 
+logger = logging.getLogger(__name__)
+
 NOTICE_EVENT_TYPE = "relitigate_notice"
 """Message metadata ``event_type`` on every notice; its payload holds the notice id."""
 
@@ -61,6 +63,7 @@ _METHODS = {
     "conversations.open": "conversations_open",
     "conversations.history": "conversations_history",
     "conversations.replies": "conversations_replies",
+    "conversations.list": "conversations_list",
     "chat.postMessage": "chat_postMessage",
 }
 
@@ -138,6 +141,7 @@ class SlackClient:
                 ),
             ],
         )
+        self._channel_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return "SlackClient(token=**********)"
@@ -156,6 +160,38 @@ class SlackClient:
         """The direct-message channel id with ``user_id`` (``conversations.open``)."""
         data = self._call("conversations.open", write=False, users=user_id)
         return str(data["channel"]["id"])
+
+    def channel_id(self, name: str) -> str | None:
+        """The id of channel ``#name`` (``conversations.list``, cached per client), or None
+        when the bot cannot list it (then the notice is posted to the name; threading and
+        the duplicate check need the id).
+
+        Raises:
+            SlackTransientError: Rate limited after retries, 5xx, connection.
+        """
+        wanted = name.strip().lstrip("#")
+        cursor: str | None = None
+        for _ in range(50):
+            if wanted in self._channel_ids:
+                break
+            try:
+                data = self._call(
+                    "conversations.list",
+                    write=False,
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor,
+                )
+            except SlackPermanentError as exc:  # e.g. missing_scope (channels:read)
+                logger.warning("cannot list channels to resolve #%s (%s)", wanted, exc.code)
+                return None
+            for channel in data.get("channels", []):
+                self._channel_ids[str(channel["name"])] = str(channel["id"])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return self._channel_ids.get(wanted)
 
     def post_message(
         self,

@@ -1,9 +1,9 @@
 """A loopback Slack-compatible Web API server for tests (stdlib ``http.server`` in a thread).
 
 It speaks the few methods notices use (``users.lookupByEmail``, ``conversations.open``,
-``chat.postMessage``, ``conversations.history``, ``conversations.replies``), checks the bot
-token, keeps the messages it accepted, and records every call. Scenarios script failures
-per method::
+``conversations.list``, ``chat.postMessage``, ``conversations.history``,
+``conversations.replies``), checks the bot token, keeps the messages it accepted, and
+records every call. Scenarios script failures per method::
 
     server.script("chat.postMessage", Fail(status=429, retry_after=1))   # then succeeds
     server.script("chat.postMessage", Fail(status=500, accept=True))     # posts, answers 500
@@ -87,6 +87,8 @@ class SlackServer:
         self.state = SlackState()
         self.calls: list[Call] = []
         self.outage = False
+        self.list_scope_missing = False
+        """``conversations.list`` answers ``missing_scope`` (a bot without channels:read)."""
         self._scripts: dict[str, deque[Fail]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -290,6 +292,25 @@ class SlackServer:
         if with_metadata and m.metadata:
             out["metadata"] = m.metadata
         return out
+
+    def _api_conversations_list(self, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Channels with a name, ``limit`` per page, paged with an opaque cursor."""
+        if self.list_scope_missing:
+            return 200, {"ok": False, "error": "missing_scope"}
+        named = sorted(
+            (name.lstrip("#"), cid)
+            for name, cid in self.state.channels.items()
+            if name.startswith("#") and cid not in self.state.archived
+        )
+        start = int(str(args.get("cursor") or "0"))
+        limit = min(int(str(args.get("limit") or "100")), 100)  # Slack may return fewer
+        page = named[start : start + limit]
+        more = start + limit < len(named)
+        return 200, {
+            "ok": True,
+            "channels": [{"id": cid, "name": name} for name, cid in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _api_conversations_history(self, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         channel, error = self._channel(str(args.get("channel", "")))

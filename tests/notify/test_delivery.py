@@ -429,3 +429,46 @@ def test_a_deliverer_with_a_stale_list_still_checks_before_posting(
     outcome = deliver_one(outbox, client, listed)
     assert outcome.result == "sent" and "already in Slack" in outcome.detail
     assert len(posts(slack)) == 1 and notice(session_factory, nid).state == "sent"
+
+
+def test_a_channel_given_by_name_is_posted_by_id_and_threads(
+    slack: SlackServer,
+    client: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    for i in range(250):  # the name is on a later page of conversations.list
+        slack.add_channel(f"C{i:06d}", name=f"aaa-{i:03d}")
+    wid = add_workload(owner_email=None, slack_channel="#triage")
+    first = enqueue(wid, "2026Q3", "watch", verdict="watch")
+    deliver(outbox, client)
+    second = enqueue(wid, "2026Q4", "retire")
+    deliver(outbox, client)
+
+    root, reply = notice(session_factory, first), notice(session_factory, second)
+    assert root.channel_id == reply.channel_id == "C0TRIAGE"
+    assert reply.thread_ts == root.ts
+    assert [m.channel for m in posts(slack)] == ["C0TRIAGE", "C0TRIAGE"]
+    assert slack.calls_to("chat.postMessage")[0].args["channel"] == "C0TRIAGE"
+    assert len(slack.calls_to("conversations.list")) == 3  # paged once, then cached
+
+
+def test_without_channels_read_a_named_channel_is_still_posted_to(
+    slack: SlackServer,
+    client: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    slack.list_scope_missing = True
+    wid = add_workload(owner_email=None, slack_channel="#triage")
+    nid = enqueue(wid, "2026Q4", "retire")
+
+    [outcome] = deliver(outbox, client).outcomes
+
+    assert outcome.result == "sent"
+    assert slack.calls_to("chat.postMessage")[0].args["channel"] == "#triage"
+    assert notice(session_factory, nid).channel_id == "C0TRIAGE"
