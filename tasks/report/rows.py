@@ -230,5 +230,5 @@ def totals(report: Sequence[Row]) -> dict[str, Any]:
         "savings_at_stake_monthly_usd": round(math.fsum(at_stake), 2),
         "fine_tunes_to_retire": len(retire),
         "retire": sorted(retire),
-        "notices_pending": sum(1 for r in report if r["notice_status"] == "pending"),
+        "notices_pending": sum(1 for r in report if r["notice_status"] in ("pending", "sending")),
     }

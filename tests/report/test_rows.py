@@ -106,7 +106,7 @@ def test_latest_per_workload(quarter: str | None, expected: dict[str, Any]) -> N
 def test_totals_and_document() -> None:
     records = [
         record("a", "2026Q1", "retire", savings=300.0, notice_kind="retire", notice_status="sent"),
-        record("b", "2026Q1", "watch", savings=-50.0),
+        record("b", "2026Q1", "watch", savings=-50.0, notice_kind="watch", notice_status="sending"),
         record("c", "2026Q1", "keep", savings=1000.0),
         record("d", "2026Q1", "inconclusive", savings=None),
         record("e", "2026Q1", "watch", savings=0.1, notice_kind="watch", notice_status="pending"),
@@ -117,7 +117,7 @@ def test_totals_and_document() -> None:
     assert t["savings_at_stake_monthly_usd"] == 300.1
     assert t["net_monthly_savings_usd"] == 1250.1
     assert t["fine_tunes_to_retire"] == 1
-    assert t["notices_pending"] == 1
+    assert t["notices_pending"] == 2  # pending, and sending (not delivered yet)
     doc = report_document(report, quarter=None, generated_at="2026-11-25T00:00:00+00:00")
     assert [w["workload"] for w in doc["workloads"]] == ["a", "b", "e", "d", "c"]
     assert doc["workloads"][3]["net_monthly_savings_usd"] is None
