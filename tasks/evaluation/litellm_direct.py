@@ -3,9 +3,11 @@
 ``litellm.acompletion`` does, on every call, what an evaluation run needs once or never:
 provider resolution, parameter mapping, a cost calculation (``completion_cost`` calling
 ``get_model_info`` several times), success-logging payloads and callbacks, response
-metadata. None of it can be switched off by a setting (litellm 1.110: no flag skips
-``response_cost_calculator``; ``no-log`` only skips callbacks). relitigate prices calls
-itself (:mod:`tasks.evaluation.pricing`) and retries itself (:mod:`tasks.evaluation.retry`).
+metadata. The cost and metadata work cannot be switched off by a setting (litellm 1.110: no
+flag skips ``response_cost_calculator``; the ``no-log`` kwarg only skips callbacks, and
+neither it nor per-call custom prices measurably lowered the cost per call). relitigate
+prices calls itself (:mod:`tasks.evaluation.pricing`) and retries itself
+(:mod:`tasks.evaluation.retry`).
 
 So for the providers in :data:`DIRECT_PROVIDERS` this module keeps litellm's value and calls
 the public hooks of litellm's provider config (``BaseConfig``, the interface litellm's own
@@ -25,6 +27,7 @@ HTTP statuses map to the engine's errors as on the OpenAI-compatible path
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -176,9 +179,14 @@ class LiteLLMDirectProvider:
 
     async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
         config, model, route = self._config, self.route.model, self.route.route
-        msgs: list[Any] = list(messages)
-        # a copy: a transform may add headers (betas) for this request only
-        headers = dict(self._headers) if plain_text(msgs) else self._auth_headers(msgs)
+        # Copies, as litellm's handlers make: transforms may edit messages and headers in
+        # place, and the engine shares the system and few-shot messages across items.
+        if plain_text(messages):
+            msgs: list[Any] = [dict(m) for m in messages]
+            headers = dict(self._headers)
+        else:
+            msgs = copy.deepcopy(list(messages))
+            headers = self._auth_headers(msgs)
         try:
             data = config.transform_request(
                 model=model,
