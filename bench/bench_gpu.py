@@ -26,7 +26,8 @@ from pathlib import Path
 from tasks.evaluation.scorers import build_scorer
 from tasks.evaluation.types import CandidateSpec, EvalItem, ItemResult, Pricing
 from tasks.gpu.config import ServingConfig
-from tasks.gpu.inprocess import LoadedModel, load_model, run_inprocess_candidate
+from tasks.gpu.inprocess import run_inprocess_candidate
+from tasks.gpu.loading import LoadedModel, load_model
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
 
 WORDS = [

@@ -6,22 +6,19 @@ template, generates in batches of ``serving.batch_size``, scores each output wit
 engine's scorer and hands each :class:`~tasks.evaluation.types.ItemResult` to the sink, as
 the API runner does. Items in ``skip_keys`` are not generated again (resume).
 
-Weights come from a local folder or a model id already in the local cache: every load
-passes ``local_files_only=True`` (and ``HF_HUB_OFFLINE=1`` is set before the first import),
-so a missing model is :class:`~tasks.gpu.errors.ModelNotFoundError`, never a download.
-torch, transformers and peft are imported here, lazily, when a model is loaded.
+Loading (offline, a missing model is :class:`~tasks.gpu.errors.ModelNotFoundError`, never a
+download) is :mod:`tasks.gpu.loading`, where torch, transformers and peft are imported,
+lazily, when a model is loaded; batched generation is :mod:`tasks.gpu.generation`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from tasks.evaluation.errors import EvaluationError
@@ -41,39 +38,9 @@ from tasks.evaluation.types import (
     Scorer,
 )
 from tasks.gpu.config import ServingConfig
-from tasks.gpu.errors import (
-    AdapterNotFoundError,
-    GpuExtraMissingError,
-    ModelNotFoundError,
-    ServingConfigError,
-)
-from tasks.gpu.hardware import cpu_name
-from tasks.gpu.prompts import plain_prompt
+from tasks.gpu.generation import Generation, generate_batch, render_prompt
+from tasks.gpu.loading import LoadedModel, load_model
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedModel:
-    """A model and tokenizer ready to generate."""
-
-    model: Any
-    tokenizer: Any
-    device: str
-    """``cuda`` or ``cpu``."""
-    dtype: str
-    hardware: str
-    has_chat_template: bool
-    adapter: str | None
-    load_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """One generated answer."""
-
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,201 +49,6 @@ class InProcessRun:
 
     summary: RunSummary
     throughput: ThroughputReport
-
-
-def _gpu_stack() -> tuple[Any, Any]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import torch
-    except ImportError as exc:
-        raise GpuExtraMissingError(package="torch") from exc
-    try:
-        import transformers
-    except ImportError as exc:
-        raise GpuExtraMissingError(package="transformers") from exc
-    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    return torch, transformers
-
-
-def _looks_like_path(name: str) -> bool:
-    return (
-        name.startswith(("/", "./", "../", "~"))
-        or os.sep + os.sep in name
-        or Path(name).expanduser().exists()
-    )
-
-
-def _resolve(name: str, *, candidate: str, adapter: bool) -> str:
-    error = AdapterNotFoundError if adapter else ModelNotFoundError
-    if _looks_like_path(name):
-        path = Path(name).expanduser()
-        if not path.is_dir():
-            raise error(candidate=candidate, model=name, detail="no such folder")
-        return str(path)
-    if name.count("/") > 1 or not name.strip():
-        raise error(candidate=candidate, model=name, detail="not a folder nor a model id")
-    return name
-
-
-def _pick_device(torch: Any, config: ServingConfig, candidate: str) -> str:
-    has_cuda = bool(torch.cuda.is_available())
-    if config.device == "cuda" and not has_cuda:
-        raise ServingConfigError(
-            candidate=candidate,
-            problem="device 'cuda' requested but torch sees no CUDA device; use device "
-            "'auto' to fall back to the CPU, or run on a GPU worker",
-        )
-    if config.device == "cpu":
-        return "cpu"
-    return "cuda" if has_cuda else "cpu"
-
-
-def _pick_dtype(torch: Any, config: ServingConfig, device: str) -> tuple[Any, str]:
-    name = config.dtype
-    if name == "auto":
-        if device == "cuda":
-            name = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        else:
-            name = "float32"
-    return getattr(torch, name), name
-
-
-def load_model(config: ServingConfig, *, candidate: str) -> LoadedModel:
-    """Load the tokenizer, the model and (if declared) its LoRA adapter, offline.
-
-    Raises:
-        GpuExtraMissingError: torch, transformers or peft is not installed.
-        ModelNotFoundError: the model is neither a local folder nor in the local cache.
-        AdapterNotFoundError: likewise for the adapter.
-        ServingConfigError: CUDA requested where there is none.
-    """
-    started = time.perf_counter()
-    torch, transformers = _gpu_stack()
-    model_ref = _resolve(config.model, candidate=candidate, adapter=False)
-    device = _pick_device(torch, config, candidate)
-    dtype, dtype_name = _pick_dtype(torch, config, device)
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(model_ref, local_files_only=True)
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            model_ref, local_files_only=True, dtype=dtype
-        )
-    except OSError as exc:
-        raise ModelNotFoundError(
-            candidate=candidate, model=config.model, detail=_first_line(exc)
-        ) from exc
-    if config.adapter:
-        adapter_ref = _resolve(config.adapter, candidate=candidate, adapter=True)
-        try:
-            import peft
-        except ImportError as exc:
-            raise GpuExtraMissingError(package="peft") from exc
-        try:
-            model = peft.PeftModel.from_pretrained(model, adapter_ref, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise AdapterNotFoundError(
-                candidate=candidate, model=config.adapter, detail=_first_line(exc)
-            ) from exc
-    model.to(device)
-    model.eval()
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    hardware = config.hardware or (
-        str(torch.cuda.get_device_name(0)) if device == "cuda" else cpu_name()
-    )
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        device=device,
-        dtype=dtype_name,
-        hardware=hardware,
-        has_chat_template=bool(getattr(tokenizer, "chat_template", None)),
-        adapter=config.adapter,
-        load_s=time.perf_counter() - started,
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def render_prompt(loaded: LoadedModel, messages: Sequence[Mapping[str, Any]]) -> str:
-    """The text the model sees: its chat template, or a plain template when it has none."""
-    if loaded.has_chat_template:
-        text = loaded.tokenizer.apply_chat_template(
-            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
-        )
-        return str(text)
-    return plain_prompt(messages)
-
-
-def generate_batch(
-    loaded: LoadedModel,
-    prompts: Sequence[str],
-    *,
-    max_new_tokens: int,
-    temperature: float = 0.0,
-    top_p: float | None = None,
-    stop: Sequence[str] = (),
-) -> list[Generation]:
-    """Generate one answer per prompt, in one batch (left-padded). Blocking."""
-    torch, _ = _gpu_stack()
-    tok = loaded.tokenizer
-    encoded = tok(
-        list(prompts),
-        return_tensors="pt",
-        padding=True,
-        add_special_tokens=not loaded.has_chat_template,
-    ).to(loaded.device)
-    kwargs: dict[str, Any] = {
-        "max_new_tokens": max_new_tokens,
-        "pad_token_id": tok.pad_token_id,
-        "do_sample": temperature > 0,
-    }
-    if temperature > 0:
-        kwargs["temperature"] = temperature
-        if top_p is not None:
-            kwargs["top_p"] = top_p
-    with torch.inference_mode():
-        output = loaded.model.generate(**encoded, **kwargs)
-    width = encoded["input_ids"].shape[1]
-    new_tokens = output[:, width:].tolist()
-    prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
-    eos_ids = _eos_ids(loaded)
-    results = []
-    for row, prompt_len in zip(new_tokens, prompt_lengths, strict=True):
-        kept = []
-        for token in row:
-            if token in eos_ids:
-                break
-            kept.append(token)
-        # The eos token counts as generated output; padding after it does not.
-        used = len(kept) + (1 if len(kept) < len(row) else 0)
-        text = tok.decode(kept, skip_special_tokens=True).strip()
-        results.append(
-            Generation(text=_cut(text, stop), prompt_tokens=int(prompt_len), completion_tokens=used)
-        )
-    return results
-
-
-def _eos_ids(loaded: LoadedModel) -> set[int]:
-    ids: set[int] = set()
-    for source in (getattr(loaded.model, "generation_config", None), loaded.tokenizer):
-        value = getattr(source, "eos_token_id", None)
-        if isinstance(value, int):
-            ids.add(value)
-        elif isinstance(value, list | tuple):
-            ids.update(int(v) for v in value)
-    return ids
-
-
-def _cut(text: str, stop: Sequence[str]) -> str:
-    for marker in stop:
-        if marker and marker in text:
-            text = text[: text.index(marker)]
-    return text
 
 
 def _generation_params(spec: CandidateSpec, config: ServingConfig) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from tasks.gpu.config import ServedNames, ServingConfig, parse_serving, served_names
 from tasks.gpu.errors import ServingConfigError
-from tasks.gpu.serving import build_command
+from tasks.gpu.server_process import build_command
 
 
 def test_default_command_is_vllm_on_loopback() -> None:

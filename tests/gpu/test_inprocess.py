@@ -65,7 +65,8 @@ async def test_lora_adapter_is_applied(
 ) -> None:
     import torch
 
-    from tasks.gpu.inprocess import load_model, run_inprocess_candidate
+    from tasks.gpu.inprocess import run_inprocess_candidate
+    from tasks.gpu.loading import load_model
 
     base = load_model(ServingConfig(model=str(tiny_model_dir)), candidate="c")
     tuned = load_model(
@@ -107,7 +108,9 @@ async def test_resume_skips_done_items(tiny_model_dir: Path, sink: CollectingSin
 async def test_plain_template_when_tokenizer_has_none(
     gpu_stack: None, tmp_path: Path, sink: CollectingSink
 ) -> None:
-    from tasks.gpu.inprocess import load_model, render_prompt, run_inprocess_candidate
+    from tasks.gpu.generation import render_prompt
+    from tasks.gpu.inprocess import run_inprocess_candidate
+    from tasks.gpu.loading import load_model
     from tasks.gpu.tiny import build_tiny_model
 
     items = ticket_items(4)
@@ -181,7 +184,7 @@ async def test_progress_hears_every_item(tiny_model_dir: Path, sink: CollectingS
 
 
 def test_missing_local_model_is_a_named_error(tmp_path: Path) -> None:
-    from tasks.gpu.inprocess import load_model
+    from tasks.gpu.loading import load_model
 
     with pytest.raises(ModelNotFoundError, match="nothing is downloaded") as info:
         load_model(ServingConfig(model=str(tmp_path / "nope")), candidate="ft")
@@ -189,14 +192,14 @@ def test_missing_local_model_is_a_named_error(tmp_path: Path) -> None:
 
 
 def test_unknown_model_id_is_not_downloaded() -> None:
-    from tasks.gpu.inprocess import load_model
+    from tasks.gpu.loading import load_model
 
     with pytest.raises(ModelNotFoundError, match="relitigate-test/does-not-exist"):
         load_model(ServingConfig(model="relitigate-test/does-not-exist"), candidate="ft")
 
 
 def test_missing_adapter_is_a_named_error(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from tasks.gpu.inprocess import load_model
+    from tasks.gpu.loading import load_model
 
     config = ServingConfig(model=str(tiny_model_dir), adapter=str(tmp_path / "no-adapter"))
     with pytest.raises(AdapterNotFoundError, match="LoRA adapter"):
@@ -206,7 +209,7 @@ def test_missing_adapter_is_a_named_error(tiny_model_dir: Path, tmp_path: Path) 
 def test_cuda_requested_without_cuda(tiny_model_dir: Path) -> None:
     import torch
 
-    from tasks.gpu.inprocess import load_model
+    from tasks.gpu.loading import load_model
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -223,10 +226,11 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split('.')[0] in ('torch', 'transformers', 'peft'):
             raise ImportError(f'blocked {name}')
 sys.meta_path.insert(0, Block())
-import tasks.gpu, tasks.gpu.serving, tasks.gpu.inprocess, tasks.gpu.runners, tasks.gpu.tiny
+import tasks.gpu, tasks.gpu.serving, tasks.gpu.server_process, tasks.gpu.inprocess
+import tasks.gpu.loading, tasks.gpu.generation, tasks.gpu.runners, tasks.gpu.tiny
 from tasks.gpu.config import ServingConfig
 from tasks.gpu.errors import GpuExtraMissingError
-from tasks.gpu.inprocess import load_model
+from tasks.gpu.loading import load_model
 try:
     load_model(ServingConfig(model='/m'), candidate='c')
 except GpuExtraMissingError as exc:

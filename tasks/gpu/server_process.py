@@ -1,0 +1,266 @@
+"""Model-server process: its command line, start, health wait, log tail and stop.
+
+A self-hosted candidate's server (vLLM, SGLang, TGI... from a command template) runs in its
+own session (process group) with stdout and stderr appended to a log file;
+:func:`start_server` starts it, :func:`wait_until_healthy` polls ``GET /v1/models`` until it
+answers, and :meth:`ServerProcess.stop` (or :func:`stop_server` from async code) stops the
+whole group: SIGTERM, a grace period, then SIGKILL. A server that does not come up is a
+:class:`~tasks.gpu.errors.ServerStartError` carrying the tail of its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from tasks.gpu.config import ServedNames, ServingConfig, python_executable
+from tasks.gpu.errors import ServerStartError
+
+LOG_TAIL_LINES = 40
+POLL_S = 0.2
+DEFAULT_SERVER_ENV: Mapping[str, str] = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def build_command(
+    config: ServingConfig, *, names: ServedNames, port: int, python: str | None = None
+) -> list[str]:
+    """The server's argv: ``command``, then ``adapter_args`` (if an adapter), then extras.
+
+    Each template is split like a shell line first and filled in after, so a value with
+    spaces stays one argument.
+    """
+    values = {
+        "python": python or python_executable(),
+        "model": config.model,
+        "host": config.host,
+        "port": str(port),
+        "served_model_name": names.base,
+        "adapter": config.adapter or "",
+        "adapter_name": names.adapter or "",
+        "batch_size": str(config.batch_size),
+    }
+    argv = [part.format(**values) for part in shlex.split(config.command)]
+    if config.adapter:
+        argv += [part.format(**values) for part in shlex.split(config.adapter_args)]
+    argv += [arg.format(**values) for arg in config.extra_args]
+    return argv
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def read_log_tail(path: Path, *, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) -> str:
+    """The last ``lines`` lines of a log file ('' when it does not exist)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            data = fh.read()
+    except FileNotFoundError:
+        return ""
+    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's group reused the id
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+@dataclass
+class ServerProcess:
+    """A model server started in its own process group, its output going to ``log_path``."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    popen: subprocess.Popen[bytes]
+    _log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The server's pid, which is also its process-group id."""
+        return self.popen.pid
+
+    @property
+    def command(self) -> str:
+        """The command line, quoted for a shell."""
+        return shlex.join(self.argv)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code, or None while it runs."""
+        return self.popen.poll()
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last lines the server wrote."""
+        if self._log is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._log.flush()
+        return read_log_tail(self.log_path, lines=lines)
+
+    def group_alive(self) -> bool:
+        """Whether any process of the server's group still exists."""
+        return _group_alive(self.pid)
+
+    def stop(self, grace_s: float) -> int | None:
+        """Stop the whole process group: SIGTERM, up to ``grace_s`` seconds, then SIGKILL.
+
+        Blocking; safe to call more than once. Returns the leader's exit code.
+        """
+        pgid = self.pid
+        if self.popen.poll() is None or _group_alive(pgid):
+            _signal_group(pgid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline:
+                if self.popen.poll() is not None and not _group_alive(pgid):
+                    break
+                time.sleep(0.05)
+            if self.popen.poll() is None or _group_alive(pgid):
+                _signal_group(pgid, signal.SIGKILL)
+        code = self.popen.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+
+def start_server(
+    *,
+    name: str,
+    argv: Sequence[str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+) -> ServerProcess:
+    """Start ``argv`` in a new session with stdout and stderr appended to ``log_path``.
+
+    Raises:
+        ServerStartError: the executable does not exist or cannot run.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("ab")
+    full_env = {**os.environ, **DEFAULT_SERVER_ENV, **(env or {})}
+    try:
+        popen = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        log.close()
+        raise ServerStartError(
+            server=name,
+            command=shlex.join(argv),
+            reason=f"cannot execute {argv[0]!r}: {exc.strerror or exc}",
+            returncode=None,
+            log_path=log_path,
+            log_tail=read_log_tail(log_path),
+        ) from exc
+    return ServerProcess(name=name, argv=list(argv), log_path=log_path, popen=popen, _log=log)
+
+
+async def wait_until_healthy(
+    server: ServerProcess,
+    *,
+    models_url: str,
+    expect_model: str | None,
+    timeout_s: float,
+) -> list[str]:
+    """Poll ``GET models_url`` until it answers 200, the server exits, or time runs out.
+
+    Returns:
+        The model ids the server lists.
+
+    Raises:
+        ServerStartError: exit during start-up, timeout, or ``expect_model`` not listed.
+    """
+    deadline = time.monotonic() + timeout_s
+    last_problem = "no answer yet"
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False) as client:
+        while True:
+            code = server.returncode
+            if code is not None:
+                raise _start_error(server, f"the server exited with code {code} while starting")
+            try:
+                response = await client.get(models_url)
+            except httpx.HTTPError as exc:
+                last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            else:
+                if response.status_code == 200:
+                    ids = _model_ids(response)
+                    if expect_model is not None and expect_model not in ids:
+                        raise _start_error(
+                            server,
+                            f"it answers but does not serve model {expect_model!r} (it lists "
+                            f"{ids}); set serving.served_model_name or fix the route",
+                        )
+                    return ids
+                last_problem = f"HTTP {response.status_code}"
+            if time.monotonic() >= deadline:
+                raise _start_error(
+                    server,
+                    f"GET {models_url} did not answer within {timeout_s:g} s "
+                    f"(last: {last_problem})",
+                )
+            await asyncio.sleep(POLL_S)
+
+
+def _model_ids(response: httpx.Response) -> list[str]:
+    try:
+        data = response.json().get("data", [])
+        return [str(entry["id"]) for entry in data if isinstance(entry, dict) and "id" in entry]
+    except (ValueError, AttributeError):
+        return []
+
+
+def _start_error(server: ServerProcess, reason: str) -> ServerStartError:
+    return ServerStartError(
+        server=server.name,
+        command=server.command,
+        reason=reason,
+        returncode=server.returncode,
+        log_path=server.log_path,
+        log_tail=server.log_tail(),
+    )
+
+
+async def stop_server(server: ServerProcess, grace_s: float) -> None:
+    """Run :meth:`ServerProcess.stop` in a thread; if cancelled meanwhile, SIGKILL the group."""
+    stopping = asyncio.ensure_future(asyncio.to_thread(server.stop, grace_s))
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        # Cancelled while stopping: finish the job now, without the grace period.
+        _signal_group(server.pid, signal.SIGKILL)
+        server.popen.wait()
+        raise
