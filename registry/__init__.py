@@ -7,7 +7,9 @@ Modules (import them directly; this package imports nothing so that loading it i
                      ``upgrade_to_head``, ``downgrade_to_base``
 - ``errors``         ``RegistryError`` (exit code 2) and its subclasses
 - ``workload_file``  the ``relitigate.yaml`` schema and loader; ``sync``: apply it
-- ``evalsets``       read, hash, version and store eval sets
+- ``workload_parts`` its candidates (prompt, pricing, limits), scorers and eval-set reference
+- ``evalset_files``  read, validate and hash eval-set files (JSONL, CSV, Parquet)
+- ``evalsets``       version and store eval sets
 - ``queries``        workloads with candidates and eval-set version; ``runs``: runs and item
                      results; ``decisions``: verdicts per quarter; ``notices``: the Slack outbox
 

@@ -19,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import WorkloadFileError
-from registry.evalsets import ParsedEvalSet, read_eval_set, store_eval_set
+from registry.evalset_files import ParsedEvalSet, read_eval_set
+from registry.evalsets import store_eval_set
 from registry.models import Candidate, CandidateRole, Workload, utcnow
-from registry.workload_file import CandidateSpec, WorkloadSpec, load_workload_file_with_lines
+from registry.workload_file import WorkloadSpec, load_workload_file_with_lines
+from registry.workload_parts import CandidateSpec
 from registry.yaml_lines import LineMap
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from registry.evalsets import ParsedEvalSet, ParsedItem, content_hash, store_eval_set
+from registry.evalset_files import ParsedEvalSet, ParsedItem, content_hash
+from registry.evalsets import store_eval_set
 from registry.models import Candidate, CandidateRole, Case, Runner, Workload
 
 

@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from registry.errors import EvalSetError
-from registry.evalsets import (
-    ParsedItem,
-    content_hash,
-    import_eval_set,
-    list_versions,
-    read_eval_set,
-    version_items,
-)
+from registry.evalset_files import ParsedItem, content_hash, read_eval_set
+from registry.evalsets import import_eval_set, list_versions, version_items
 from registry.models import EvalSet
 
 ROWS: list[dict[str, Any]] = [
