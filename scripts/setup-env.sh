@@ -17,9 +17,12 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=".venv/.relitigate-$profile.stamp"
-want="$(cat "$lock" pyproject.toml $( [ "$profile" = dev ] && echo requirements-gpu.txt 2>/dev/null ) 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$(cat "$lock" requirements-build.txt pyproject.toml $( [ "$profile" = dev ] && echo requirements-gpu.txt 2>/dev/null ) 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+  # the build backend for the editable install below (no build isolation: nothing unpinned)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    -r requirements-build.txt
   if [ "$profile" = dev ] && [ -f requirements-gpu.txt ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-gpu.txt
   fi
