@@ -1,9 +1,20 @@
-"""Prefect settings relitigate applies before Prefect is imported.
+"""Process settings relitigate applies before Prefect or litellm is imported.
 
 The embedded default (no ``PREFECT_API_URL``) starts Prefect's temporary API server in a
 subprocess on the first flow run. Prefect waits 20 seconds for it by default; with a fresh
 ``PREFECT_HOME`` on a busy two-core machine the start-up alone (imports and database
-migrations) has taken 16 seconds, so relitigate waits longer. A value the user set wins.
+migrations) has taken 16 seconds, so relitigate waits longer.
+
+No connection leaves the machine unless the user configured its destination, so:
+
+- Prefect's server (the temporary one included, which inherits this environment) posts no
+  usage analytics (``PREFECT_SERVER_ANALYTICS_ENABLED``; with no network it would also log
+  a failed call and a "database is locked" traceback at every start), and its UI shows no
+  promotional content;
+- litellm reads its bundled price map and never fetches one (``LITELLM_LOCAL_MODEL_COST_MAP``,
+  ``LITELLM_OFFLINE_MODE``; the provider adapter sets them too, before its import).
+
+A value the user set wins.
 """
 
 from __future__ import annotations
@@ -16,13 +27,18 @@ EPHEMERAL_STARTUP_TIMEOUT_S = 180
 
 DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(EPHEMERAL_STARTUP_TIMEOUT_S),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_OFFLINE_MODE": "true",
 }
 
 
 def apply_prefect_defaults(environ: MutableMapping[str, str] | None = None) -> None:
-    """Set relitigate's Prefect defaults in ``environ`` (default ``os.environ``) where unset.
+    """Set relitigate's defaults in ``environ`` (default ``os.environ``) where unset.
 
-    Call before the first ``import prefect`` of the process: Prefect reads its settings then.
+    Call before the first ``import prefect`` or ``import litellm`` of the process: both read
+    their settings then.
     """
     env = os.environ if environ is None else environ
     for name, value in DEFAULTS.items():

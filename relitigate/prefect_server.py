@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from relitigate.prefect_env import apply_prefect_defaults
+
 
 class PrefectServerError(Exception):
     """The local server could not start (port taken, exited, silent); exit code 2."""
@@ -93,8 +95,10 @@ class LocalPrefectServer:
         return self.popen.pid if self.popen else None
 
     def env(self) -> dict[str, str]:
-        """The server's environment: this one, its own home, no analytics, 127.0.0.1 only."""
+        """The server's environment: this one with relitigate's defaults
+        (:mod:`relitigate.prefect_env`), its own home, no analytics, 127.0.0.1 only."""
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        apply_prefect_defaults(env)
         env.update(
             PREFECT_HOME=str(self.home),
             PREFECT_SERVER_ANALYTICS_ENABLED="false",

@@ -9,7 +9,15 @@ at hand (inside a flow or task run, or with ``PREFECT_API_URL`` set), because lo
 block elsewhere would start Prefect's temporary server just to learn the block is missing.
 
 The result is a plain mapping handed to the engine's preflight, which raises the named
-missing-credentials error for any name still absent. Keys are never logged or stored.
+missing-credentials error for any name still absent. Keys are never logged or stored: each
+value found is registered with :mod:`tasks.redaction` as it is read, so every text the
+process logs, raises or stores is scrubbed of it (a provider that echoes the key in an
+error body included).
+
+Prefect 3's ``Block.load`` returns a coroutine when it believes it runs in async code (an
+async flow or task run, even from a worker thread that inherited the run's context), so the
+synchronous path here asks for the synchronous implementation explicitly, and async code has
+:func:`acredentials_for`, which awaits ``Secret.aload``.
 """
 
 from __future__ import annotations
@@ -17,10 +25,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TypeVar
+
+from tasks.redaction import register_secret
 
 BlockLoader = Callable[[str], str | None]
 """Loads a Secret block's value by block name; None when there is no such block."""
+AsyncBlockLoader = Callable[[str], Awaitable[str | None]]
+""":data:`BlockLoader` for async code."""
+
+LoaderT = TypeVar("LoaderT", BlockLoader, AsyncBlockLoader)
 
 _BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -45,39 +60,91 @@ def credentials_for(
             hand, else none (environment only).
     """
     env = os.environ if environ is None else environ
-    loader = load_block if load_block is not None else _default_loader()
+    loader = load_block if load_block is not None else _default_loader(load_secret_block)
     found: dict[str, str] = {}
-    for name in dict.fromkeys(n for n in names if n):
+    for name in _distinct(names):
         value = env.get(name) or None
         if value is None and loader is not None and _BLOCK_NAME.match(block_name(name)):
             value = loader(block_name(name)) or None
         if value is not None:
-            found[name] = value
+            found[name] = _registered(value)
+    return found
+
+
+async def acredentials_for(
+    names: Iterable[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    load_block: AsyncBlockLoader | None = None,
+) -> dict[str, str]:
+    """:func:`credentials_for` for async code: Secret blocks are read with ``Secret.aload``.
+
+    Args:
+        names: variable names (``api_key_env`` of candidates and judges).
+        environ: the environment; default ``os.environ``.
+        load_block: async block loader; default :func:`aload_secret_block` when a Prefect
+            API is at hand, else none (environment only).
+    """
+    env = os.environ if environ is None else environ
+    loader = load_block if load_block is not None else _default_loader(aload_secret_block)
+    found: dict[str, str] = {}
+    for name in _distinct(names):
+        value = env.get(name) or None
+        if value is None and loader is not None and _BLOCK_NAME.match(block_name(name)):
+            value = await loader(block_name(name)) or None
+        if value is not None:
+            found[name] = _registered(value)
     return found
 
 
 def load_secret_block(name: str) -> str | None:
     """The value of Prefect Secret block ``name``, or None when it does not exist.
 
-    Call from synchronous code or a worker thread (Prefect's sync API).
+    Synchronous on any thread, inside a flow run or not (a worker thread of an async task
+    included); from code running on an event loop, await :func:`aload_secret_block`.
     """
     from prefect.blocks.system import Secret
 
     try:
-        block = Secret.load(name)
+        block = Secret.load(name, _sync=True)  # type: ignore[call-arg]
     except ValueError:  # Prefect's "Unable to find block document named ..."
         return None
-    value = block.get()  # type: ignore[union-attr]
-    return str(value) if value else None
+    return _block_value(block)
 
 
-def _default_loader() -> BlockLoader | None:
+async def aload_secret_block(name: str) -> str | None:
+    """The value of Prefect Secret block ``name``, or None when it does not exist (async)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block = await Secret.aload(name)
+    except ValueError:
+        return None
+    return _block_value(block)
+
+
+def _block_value(block: object) -> str | None:
+    getter = getattr(block, "get", None)
+    value = getter() if callable(getter) else None
+    return _registered(str(value)) if value else None
+
+
+def _registered(value: str) -> str:
+    register_secret(value)
+    return value
+
+
+def _distinct(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _default_loader(loader: LoaderT) -> LoaderT | None:
     if os.environ.get("PREFECT_API_URL"):
-        return load_secret_block
+        return loader
     if "prefect.context" not in sys.modules:  # no flow or task run in this process
         return None
     from prefect.context import FlowRunContext, TaskRunContext
 
     if FlowRunContext.get() is not None or TaskRunContext.get() is not None:
-        return load_secret_block
+        return loader
     return None

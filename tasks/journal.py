@@ -13,6 +13,9 @@ Upserts keep the registry's rule (a successful result is never replaced), so rep
 journal whose results already reached the registry changes nothing. A torn last line (the
 process died mid-write) is ignored: that result was not complete on disk.
 
+Every text of a result (an output, an error that quotes a provider's body) is scrubbed of
+secrets (:func:`tasks.redaction.scrub_value`) before it reaches the disk.
+
 What a kill can still cost: the calls in flight at that moment, which the provider may have
 answered and charged; no client can know.
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from registry.runs import ItemResultRow
+from tasks.redaction import scrub_value
 
 
 def journal_path(data_dir: Path, database_url: str, run_id: int) -> Path:
@@ -48,7 +52,8 @@ class ResultJournal:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps(asdict(row), default=str, separators=(",", ":")) + "\n")
+        line = json.dumps(scrub_value(asdict(row)), default=str, separators=(",", ":"))
+        self._file.write(line + "\n")
         self._file.flush()
 
     def rows(self) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ This module imports only the standard library, so every layer may import it.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -54,20 +55,46 @@ def register_secret(value: object) -> None:
     """Scrub ``value`` (a str, or anything with ``get_secret_value()``) from now on.
 
     Also registers the forms the value takes inside a URL and inside JSON. Empty values and
-    values shorter than :data:`MIN_SECRET_LENGTH` are ignored.
+    values shorter than :data:`MIN_SECRET_LENGTH` are ignored. The first secret registered
+    installs scrubbing process-wide (:func:`install_scrubbing`): a process that knows a
+    secret scrubs every log record and every SQL parameter from then on.
     """
     getter = getattr(value, "get_secret_value", None)
     text = getter() if callable(getter) else value
     if not isinstance(text, str) or len(text.strip()) < MIN_SECRET_LENGTH:
         return
     forms = {text, text.strip(), urllib.parse.quote(text, safe=""), json.dumps(text)[1:-1]}
+    forms = {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
     global _pattern
     with _lock:
         if forms <= _secrets:
             return
-        _secrets.update(f for f in forms if len(f) >= MIN_SECRET_LENGTH)
+        _secrets.update(forms)
         ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial hits
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _pattern = re.compile("|".join(_bounded(s) for s in ordered))
+    install_scrubbing()
+
+
+def _bounded(secret: str) -> str:
+    """``secret`` as a pattern that does not match inside a longer word: a password
+    ``postgres`` is scrubbed from ``user postgres`` but not from ``postgresql``."""
+    head = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
+    tail = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
+    return head + re.escape(secret) + tail
+
+
+def register_url_password(url: object) -> None:
+    """Register the password of a URL (``scheme://user:password@host/...``), if it has one,
+    both as written and percent-decoded."""
+    if not isinstance(url, str) or "@" not in url:
+        return
+    try:
+        raw = urllib.parse.urlsplit(url).password
+    except ValueError:
+        return
+    if raw:
+        register_secret(raw)
+        register_secret(urllib.parse.unquote(raw))
 
 
 def register_secrets(values: Iterable[object]) -> None:
@@ -118,9 +145,9 @@ def scrub_exception(exc: BaseException) -> str:
 class ScrubFilter(logging.Filter):
     """A logging filter that scrubs a record's message, arguments, traceback and stack.
 
-    The message is formatted with its arguments first (a secret may sit in either), the
-    traceback is rendered into ``exc_text`` and ``exc_info`` dropped, so no handler (a rich
-    console, Prefect's API handler) renders the unscrubbed exception itself. Never drops a
+    The message is formatted with its arguments first (a secret may sit in either) and the
+    traceback rendered into ``exc_text``, which ``logging.Formatter`` (Prefect's console and
+    API handlers use one) prints instead of rendering ``exc_info`` again. Never drops a
     record.
     """
 
@@ -142,7 +169,6 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     if record.exc_info and record.exc_info[1] is not None:
         rendered = record.exc_text or "".join(traceback.format_exception(*record.exc_info))
         record.exc_text = scrub(rendered.rstrip("\n"))
-        record.exc_info = None
     elif record.exc_text:
         record.exc_text = scrub(record.exc_text)
     if record.stack_info:
@@ -153,6 +179,14 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
 
 _FILTER = ScrubFilter()
 _factory_installed = False
+_db_installed = False
+
+
+def install_scrubbing() -> None:
+    """:func:`install_log_scrubbing` and :func:`install_db_scrubbing`: from now on nothing
+    this process logs or sends to a database carries a registered secret. Idempotent."""
+    install_log_scrubbing()
+    install_db_scrubbing()
 
 
 def install_log_scrubbing(logger_names: Iterable[str] = ("", "prefect")) -> None:
@@ -189,3 +223,50 @@ def _handlers_under(names: tuple[str, ...]) -> list[logging.Handler]:
     for logger in loggers:
         handlers.extend(h for h in logger.handlers if h not in handlers)
     return handlers
+
+
+def install_db_scrubbing() -> None:
+    """Scrub every string parameter of every SQL statement any SQLAlchemy engine of this
+    process executes (the registry's, and Prefect's own when its server runs in-process).
+
+    A ``before_cursor_execute`` listener on the ``Engine`` class, so every engine, made
+    before or after, is covered, and the registry package needs no import from here.
+    SQLAlchemy is imported only now. Idempotent.
+    """
+    global _db_installed
+    with _lock:
+        if _db_installed:
+            return
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", _scrub_statement_parameters, retval=True)
+        _db_installed = True
+
+
+def _scrub_statement_parameters(
+    conn: object,
+    cursor: object,
+    statement: str,
+    parameters: object,
+    context: object,
+    executemany: bool,
+) -> tuple[str, object]:
+    return statement, _scrub_parameters(parameters)
+
+
+def _scrub_parameters(value: object) -> object:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub_parameters(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_parameters(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub_parameters(v) for v in value)
+    wrapped = getattr(value, "obj", None)  # psycopg's Json / Jsonb wrappers
+    if wrapped is not None and type(value).__name__ in ("Json", "Jsonb"):
+        clean = copy.copy(value)
+        clean.obj = scrub_value(wrapped)  # type: ignore[attr-defined]
+        return clean
+    return value

@@ -14,12 +14,17 @@ Exception tree::
     │   └── TransientProviderError   429, 5xx, timeouts, connection errors: retried
     └── BudgetExceeded               the next call could push spend over the cap
 
-Every message says what failed, the offending value and what to do next.
+Every message says what failed, the offending value and what to do next. Every message is
+scrubbed of secrets as the error is made (:func:`tasks.redaction.scrub`): a provider or a
+proxy that echoes the API key in an error body ("Incorrect API key provided: Bearer ...")
+must not carry it into a run's error, a log, Prefect's task-run state or the terminal.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from tasks.redaction import scrub
 
 if TYPE_CHECKING:
     from tasks.evaluation.types import RunSummary
@@ -32,6 +37,9 @@ class EvaluationError(Exception):
 
     summary: RunSummary | None = None
     """What the run had done before it stopped, when a run was under way."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigurationError(EvaluationError):

@@ -43,6 +43,7 @@ from tasks.evaluation.provider import (
     post,
     status_error,
 )
+from tasks.redaction import register_secret
 
 # Keys litellm's provider handlers take out of the mapped params before the transforms.
 _HANDLER_KEYS = ("stream", "is_vertex_request", "vertex_count_tokens_location", "extra_body")
@@ -128,6 +129,7 @@ class LiteLLMDirectProvider:
         self._model_response = litellm.ModelResponse
         endpoint = DIRECT_PROVIDERS[route.provider]
         self._api_key = api_key or os.environ.get(endpoint.key_env)
+        register_secret(self._api_key)
         config = ProviderConfigManager.get_provider_chat_config(
             model=route.model, provider=litellm.LlmProviders(route.provider)
         )

@@ -44,6 +44,7 @@ from tasks.evaluation.errors import (
     UnknownModelError,
 )
 from tasks.evaluation.types import CandidateSpec
+from tasks.redaction import register_secret
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
@@ -218,6 +219,7 @@ class OpenAICompatibleProvider:
         import aiohttp
 
         assert route.api_base is not None
+        register_secret(api_key)
         self.route = route
         self._url = route.api_base.rstrip("/") + "/chat/completions"
         self._headers = {
@@ -303,6 +305,7 @@ class LiteLLMProvider:
         self, route: Route, *, api_key: str | None, params: Mapping[str, Any], timeout_s: float
     ) -> None:
         self._litellm = load_litellm()
+        register_secret(api_key)
         self.route = route
         self._kwargs: dict[str, Any] = {
             "model": route.route,
