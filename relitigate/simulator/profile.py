@@ -14,6 +14,7 @@ A profile is YAML or JSON::
         error_rate: 0.02          # share of requests answered HTTP 500
         timeout_rate: 0.0         # share of requests held for timeout_hold_s
         timeout_hold_s: 30
+        disconnect_rate: 0.0      # share of requests whose connection is closed, no reply
         rpm: 600                  # token bucket; over it: HTTP 429 with Retry-After
         role: answer              # or "judge" (see relitigate.simulator.behaviour)
 
@@ -81,10 +82,19 @@ class ModelProfile(BaseModel):
     timeout_rate: float = Field(default=0.0, ge=0, le=1)
     """Share of requests held for ``timeout_hold_s`` (past any sane client timeout)."""
     timeout_hold_s: float = Field(default=30.0, gt=0)
+    disconnect_rate: float = Field(default=0.0, ge=0, le=1)
+    """Share of requests whose connection is closed without a reply (a dropped network)."""
     rpm: int | None = Field(default=None, gt=0)
     """Requests per minute (a token bucket holding one second's worth, at least 1)."""
     role: Literal["answer", "judge"] = "answer"
     """``judge`` models grade ``<answer>`` against ``<reference>`` instead of answering items."""
+
+    @model_validator(mode="after")
+    def _rates_add_up(self) -> ModelProfile:
+        total = self.error_rate + self.timeout_rate + self.disconnect_rate
+        if total > 1:
+            raise ValueError(f"error_rate + timeout_rate + disconnect_rate is {total:g}; at most 1")
+        return self
 
     @property
     def reported_model(self) -> str:

@@ -12,7 +12,8 @@ Routes:
 - ``GET /v1/models``: the profile's models.
 - ``GET /stats``: per model ``requests``, ``completions`` (HTTP 200 fully sent),
   ``errors_injected`` (500), ``timeouts_injected``, ``rate_limited`` (429),
-  ``items_answered`` (distinct items), ``duplicate_completions`` (items answered again);
+  ``disconnects_injected`` (connection closed without a reply), ``items_answered`` (distinct
+  items), ``duplicate_completions`` (items answered again);
   overall ``in_flight``, ``max_in_flight``, ``unknown_model``, ``unauthorized``.
 - ``POST /stats/reset``: zero the counters.
 - ``POST /control/pause`` / ``POST /control/resume``: hold every reply until resumed (a test
@@ -45,6 +46,7 @@ class _Counters:
     completions: int = 0
     errors_injected: int = 0
     timeouts_injected: int = 0
+    disconnects_injected: int = 0
     rate_limited: int = 0
     answered: dict[str, int] = field(default_factory=dict)
 
@@ -54,6 +56,7 @@ class _Counters:
             "completions": self.completions,
             "errors_injected": self.errors_injected,
             "timeouts_injected": self.timeouts_injected,
+            "disconnects_injected": self.disconnects_injected,
             "rate_limited": self.rate_limited,
             "items_answered": len(self.answered),
             "duplicate_completions": sum(n - 1 for n in self.answered.values()),
@@ -108,6 +111,13 @@ def _error(
         content_type="application/json",
         headers=headers,
     )
+
+
+def _disconnect(request: web.Request) -> web.Response:
+    """Close the client's connection without a reply (the response is never sent)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)
 
 
 class SimulatorApp:
@@ -198,6 +208,9 @@ class SimulatorApp:
             c.timeouts_injected += 1
             await asyncio.sleep(p.timeout_hold_s)
             return _error(wire, 504, "simulator: injected timeout", "server_error")
+        if roll < p.error_rate + p.timeout_rate + p.disconnect_rate:
+            c.disconnects_injected += 1
+            return _disconnect(request)
         await asyncio.sleep(model.latency_s())
         if not self.resumed.is_set():
             await self.resumed.wait()

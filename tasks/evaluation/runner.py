@@ -6,6 +6,12 @@ call at a time; results reach the sink in batches, at least every ``flush_every`
 ``flush_interval_s`` seconds, and on cancellation or error, so a Ctrl-C or a crash loses at
 most the calls in flight. A hard kill loses the unflushed batch too, unless the sink journals
 each result as it arrives (a ``record`` method, see :class:`_Writer`; the registry sink does).
+
+An endpoint that cannot be connected to is not an answer: after ``abort_after_connection``
+items in a row failed to connect (every attempt), with no reply in between, the run stops
+with :class:`~tasks.evaluation.reachability.EndpointUnreachableError`. Connection failures
+are held back from the sink until a reply shows the endpoint is there, so a run that never
+reached its provider leaves no result behind.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from tasks.evaluation.preflight import Preflight, check_candidate
 from tasks.evaluation.pricing import gpu_cost_per_call
 from tasks.evaluation.prompt import Message, char_count, preamble, render
 from tasks.evaluation.provider import Completion, Provider, open_provider
+from tasks.evaluation.reachability import (
+    CONNECTION_FAILURES_TO_ABORT,
+    EndpointUnreachableError,
+    endpoint_of,
+)
 from tasks.evaluation.retry import Attempts, RetryPolicy, call_with_retry
 from tasks.evaluation.scorers.judge import check_judge_independent
 from tasks.evaluation.scoring import score_output
@@ -137,6 +148,7 @@ class _Run:
         progress: ProgressCallback | None,
         total: int | None,
         rng: random.Random,
+        abort_after_connection: int,
     ) -> None:
         self.spec, self.pre, self.provider, self.scorer = spec, pre, provider, scorer
         self.writer, self.budget, self.policy, self.progress = writer, budget, policy, progress
@@ -146,6 +158,11 @@ class _Run:
         self.max_completion = max_completion_tokens(spec.params)
         self.t = _Tally()
         self.stop_reason: str | None = None
+        self.abort_after_connection = abort_after_connection
+        self.connection_streak = 0
+        """Items in a row that failed to connect, with no reply in between."""
+        self.held: list[ItemResult] = []
+        """Connection failures not yet handed to the sink (see :meth:`_record`)."""
 
     async def item(self, item: EvalItem) -> None:
         messages = render(self.spec.prompt, item, self.head)
@@ -186,6 +203,8 @@ class _Run:
                     error_kind=exc.kind,
                 )
             )
+            if exc.kind == "connection":
+                self._count_connection_failure(exc)
             return
         except BaseException:
             await self.budget.settle(reserve, Decimal(0))
@@ -220,6 +239,28 @@ class _Run:
             attempts=attempts, model_version=c.model_version,
         )  # fmt: skip
 
+    def _count_connection_failure(self, exc: TransientProviderError) -> None:
+        self.connection_streak += 1
+        if self.connection_streak < self.abort_after_connection:
+            return
+        route = self.pre.route
+        endpoint = endpoint_of(route.api_base, route.provider)
+        where = str(endpoint) if endpoint is not None else f"the endpoint of route {route.route!r}"
+        raise EndpointUnreachableError(
+            endpoint=where,
+            candidates=[self.spec.name],
+            reason=(
+                f"{self.connection_streak} items in a row failed to connect, with no reply in "
+                f"between (last: {exc}); the run stopped before the rest"
+            ),
+        ) from exc
+
+    async def release_held(self) -> None:
+        """Hand held-back connection failures to the sink (the endpoint did answer)."""
+        held, self.held = self.held, []
+        for r in held:
+            await self.writer.add(r)
+
     async def _record(self, r: ItemResult) -> None:
         t = self.t
         t.done += 1
@@ -233,7 +274,12 @@ class _Run:
             t.latencies.append(r.latency_ms)
         if r.model_version is not None:
             t.model_version = r.model_version
-        await self.writer.add(r)
+        if r.error_kind == "connection":
+            self.held.append(r)  # written once a reply shows the endpoint is there
+        else:
+            self.connection_streak = 0
+            await self.release_held()
+            await self.writer.add(r)
         if self.progress is not None:
             self.progress(
                 ProgressUpdate(
@@ -281,6 +327,7 @@ async def run_candidate(
     flush_every: int = 100,
     flush_interval_s: float = 1.0,
     seed: int | None = None,
+    abort_after_connection: int = CONNECTION_FAILURES_TO_ABORT,
 ) -> RunSummary:
     """Benchmark one candidate on ``items`` and return the run's summary.
 
@@ -297,6 +344,7 @@ async def run_candidate(
         flush_every: hand results to the sink at least every this many results...
         flush_interval_s: ...and every this many seconds.
         seed: seeds the retry jitter.
+        abort_after_connection: stop after this many items in a row failed to connect.
 
     Returns:
         The summary: ``complete``, or ``incomplete`` with the reason (budget cap).
@@ -304,7 +352,8 @@ async def run_candidate(
     Raises:
         EvaluationError: bad configuration (before any call), or a permanent provider error
             (which stops the run; ``exc.summary`` holds what was done, with status
-            ``failed``). Results obtained before the error are in the sink.
+            ``failed``), or EndpointUnreachableError when calls cannot connect. Results
+            obtained before the error are in the sink; held-back connection failures are not.
     """
     t_enter = time.perf_counter()
     check_judge_independent(scorer, [spec])
@@ -325,6 +374,7 @@ async def run_candidate(
         progress=progress,
         total=total,
         rng=random.Random(seed),
+        abort_after_connection=max(1, abort_after_connection),
     )
     pending = _pending(items, skip_keys, run.t)
     writer.start()
@@ -338,6 +388,7 @@ async def run_candidate(
             ]
             await asyncio.gather(*workers)
         run.t.not_started += sum(1 for _ in pending)
+        await run.release_held()  # the run ended without giving up on the endpoint
     except BaseException as exc:
         for w in workers:
             w.cancel()

@@ -9,6 +9,7 @@ import pytest
 
 from relitigate.simulator import SimulatorServer
 from relitigate.simulator.behaviour import count_tokens
+from relitigate.simulator.evalsets import ItemIndex, SimItem
 from tasks.evaluation import run_candidate
 from tasks.evaluation.errors import (
     AuthenticationFailed,
@@ -16,6 +17,7 @@ from tasks.evaluation.errors import (
     MissingPriceError,
     UnknownModelError,
 )
+from tasks.evaluation.reachability import CONNECTION_FAILURES_TO_ABORT, EndpointUnreachableError
 from tasks.evaluation.retry import RetryPolicy
 from tasks.evaluation.scorers import build_scorer
 from tasks.evaluation.types import Limits, Pricing, ProgressUpdate
@@ -267,3 +269,66 @@ async def test_client_rpm_limit_paces_requests(fresh_sim: SimulatorServer) -> No
     s = await run_candidate(spec, ITEMS[:40], scorer=EXACT, sink=ListSink())
     # 20 requests/s with a one-second burst of 20: the other 20 take about a second
     assert loop.time() - t0 >= 0.8 and s.items_done == 40
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_closed_port_stops_the_run_and_records_nothing(
+    fresh_sim: SimulatorServer,
+) -> None:
+    sink = ListSink()
+    port = _closed_port()
+    spec = spec_for(fresh_sim, "perfect", api_base=f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(EndpointUnreachableError) as err:
+        await run_candidate(spec, ITEMS, scorer=EXACT, sink=sink, retry=FAST_RETRY)
+    msg = str(err.value)
+    assert f"127.0.0.1:{port}" in msg
+    assert "'perfect'" in msg and "failed to connect" in msg
+    assert sink.rows == []
+    summary = err.value.summary
+    assert summary is not None and summary.status == "failed"
+    assert summary.items_done == CONNECTION_FAILURES_TO_ABORT  # then it stopped
+    assert summary.items_done < len(ITEMS)
+
+
+async def test_an_endpoint_that_drops_every_call_stops_the_run() -> None:
+    from relitigate.simulator import ModelProfile, Profile
+
+    profile = Profile(models=[ModelProfile(name="gone", disconnect_rate=1.0)])
+    with SimulatorServer(profile) as dropping:
+        sink = ListSink()
+        spec = spec_for(dropping, "gone", limits=Limits(concurrency=4))
+        retry = RetryPolicy(max_attempts=2, base_s=0.01, cap_s=0.05)
+        with pytest.raises(EndpointUnreachableError, match="failed to connect"):
+            await run_candidate(spec, ITEMS, scorer=EXACT, sink=sink, retry=retry)
+        assert sink.rows == []
+        dropped = dropping.model_stats("gone")
+        assert dropped["completions"] == 0
+        # the probe, then at most one item per worker in flight when the streak was reached
+        assert dropped["requests"] <= 2 * (CONNECTION_FAILURES_TO_ABORT + 4)
+
+
+async def test_dropped_connections_are_recorded_once_the_endpoint_answers() -> None:
+    from relitigate.simulator import ModelProfile, Profile
+
+    profile = Profile(seed=5, models=[ModelProfile(name="shaky", disconnect_rate=0.3)])
+    index = ItemIndex((str(i.input), SimItem(i.key, i.target)) for i in ITEMS)
+    with SimulatorServer(profile, index) as shaky:
+        sink = ListSink()
+        spec = spec_for(shaky, "shaky", limits=Limits(concurrency=4))
+        once = RetryPolicy(max_attempts=1)
+        s = await run_candidate(
+            spec, ITEMS, scorer=EXACT, sink=sink, retry=once, abort_after_connection=len(ITEMS)
+        )
+        dropped = shaky.model_stats("shaky")["disconnects_injected"]
+    assert s.status == "complete" and dropped > 0
+    assert len(sink.rows) == len(ITEMS)
+    errors = [r for r in sink.rows if r.error is not None]
+    assert len(errors) == dropped == s.items_errored
+    assert {r.error_kind for r in errors} == {"connection"}

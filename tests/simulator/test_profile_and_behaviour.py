@@ -33,6 +33,7 @@ def test_profile_loads_yaml(tmp_path: Path) -> None:
         ({"models": [{"name": "a", "latency": {}}]}, "latency needs"),
         ({"models": [{"name": "a", "latency": {"median_ms": 200, "p95_ms": 100}}]}, "below"),
         ({"models": []}, "at least 1"),
+        ({"models": [{"name": "a", "error_rate": 0.6, "disconnect_rate": 0.5}]}, "at most 1"),
     ],
 )
 def test_profile_rejects(data: dict[str, object], message: str) -> None:
