@@ -11,6 +11,10 @@ chat messages ``{"role", "content"}``), ``target`` (any JSON value except null) 
   line where the record starts.
 - Parquet: the same columns (read with pandas/pyarrow). Errors name the 0-based row.
 
+Files are read a line at a time, under :class:`EvalSetLimits`: a line longer than
+``max_line_bytes`` (JSONL, CSV) or more than ``max_rows`` items (every format; Parquet's
+row count is read from its footer first) is refused with the file, the line and the limit.
+
 The content hash is sha256 over a canonical JSON rendering of the items *in file order*, so
 reordering makes a new version. Storing versions is :mod:`registry.evalsets`.
 """
@@ -19,13 +23,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from registry.errors import EvalSetError
 
@@ -34,6 +38,8 @@ FIELDS = ("id", "input", "target", "metadata")
 REQUIRED = ("id", "input", "target")
 ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
 MAX_KEY_LENGTH = 500
+MAX_PATH_LENGTH = 1000
+"""The registry keeps the source path of a version in 1,000 characters."""
 _SUFFIXES: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -41,6 +47,23 @@ _SUFFIXES: dict[str, Format] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSetLimits:
+    """What one eval-set file may hold (settings ``RELITIGATE_EVALSET_MAX_ROWS`` and
+    ``RELITIGATE_EVALSET_MAX_LINE_BYTES``)."""
+
+    max_rows: int = 100_000
+    """Items in the file."""
+    max_line_bytes: int = 1 << 20
+    """Bytes in one line of a JSONL or CSV file, line break excluded."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_rows", "max_line_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"EvalSetLimits.{name} must be an integer >= 1, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,20 +217,36 @@ def _strict_json(text: str) -> Any:
 # -- readers: yield (location, record) ----------------------------------------------------
 
 
-def _decode(path: Path, data: bytes) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise EvalSetError(
-            f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})", path=path, line=line
-        ) from exc
-    return text.removeprefix("\ufeff")
+def _lines(path: Path, handle: IO[bytes], limits: EvalSetLimits) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, decoded, never reading one past the line limit."""
+    number = 0
+    while True:
+        raw = handle.readline(limits.max_line_bytes + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw.rstrip(b"\r\n")) > limits.max_line_bytes:
+            raise EvalSetError(
+                f"line longer than {limits.max_line_bytes:,} bytes (the limit; raise "
+                "RELITIGATE_EVALSET_MAX_LINE_BYTES if the file is right)",
+                path=path,
+                line=number,
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EvalSetError(
+                f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
+                path=path,
+                line=number,
+            ) from exc
+        yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _read_jsonl(path: Path, data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    text = _decode(path, data)
-    for number, line in enumerate(text.splitlines(), start=1):
+def _read_jsonl(
+    path: Path, handle: IO[bytes], limits: EvalSetLimits
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    for number, line in _lines(path, handle, limits):
         if not line.strip():
             continue
         try:
@@ -247,9 +286,10 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
     return record
 
 
-def _read_csv(path: Path, data: bytes) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    text = _decode(path, data)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _read_csv(
+    path: Path, handle: IO[bytes], limits: EvalSetLimits
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    reader = csv.reader((text for _, text in _lines(path, handle, limits)), strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -296,11 +336,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _read_parquet(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _read_parquet(path: Path, limits: EvalSetLimits) -> Iterator[tuple[int, Mapping[str, Any]]]:
     import pandas as pd
+    import pyarrow.parquet as pq
 
     try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows > limits.max_rows:
+            raise EvalSetError(
+                f"{rows:,} rows, more than {limits.max_rows:,} (the limit; raise "
+                "RELITIGATE_EVALSET_MAX_ROWS if the file is right)",
+                path=path,
+            )
         frame = pd.read_parquet(path)
+    except EvalSetError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise EvalSetError(f"cannot read Parquet: {exc}", path=path) from exc
     columns = [str(c) for c in frame.columns]
@@ -329,53 +379,74 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
         yield row_index, record
 
 
-def read_eval_set(path: str | Path, *, format: str | None = None) -> ParsedEvalSet:
+def _records(
+    path: Path, fmt: Format, limits: EvalSetLimits, stack: ExitStack
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    if fmt == "parquet":
+        return _read_parquet(path, limits)
+    try:
+        handle = stack.enter_context(path.open("rb"))
+    except OSError as exc:
+        raise EvalSetError(f"cannot read: {exc.strerror}", path=path) from exc
+    return _read_jsonl(path, handle, limits) if fmt == "jsonl" else _read_csv(path, handle, limits)
+
+
+def read_eval_set(
+    path: str | Path, *, format: str | None = None, limits: EvalSetLimits | None = None
+) -> ParsedEvalSet:
     """Read and validate an eval-set file.
 
     Args:
         path: a ``.jsonl``, ``.csv`` or ``.parquet`` file.
         format: override the format the suffix implies.
+        limits: caps on line size and item count (default :class:`EvalSetLimits`).
 
     Returns:
         The validated items and their content hash.
 
     Raises:
-        EvalSetError: the file is missing, unreadable or malformed; the message names the
-            file, the line (Parquet: the row) and the field.
+        EvalSetError: the file is missing, unreadable, malformed or over a limit; the message
+            names the file, the line (Parquet: the row) and the field.
     """
     path = Path(path)
+    limits = limits or EvalSetLimits()
     fmt = detect_format(path, format)
     label = "row" if fmt == "parquet" else "line"
+    if len(str(path)) > MAX_PATH_LENGTH:
+        raise EvalSetError(
+            f"path longer than {MAX_PATH_LENGTH} characters: move the file closer to the root",
+            path=path,
+        )
     if not path.is_file():
         raise EvalSetError("file not found", path=path)
-    records: Iterator[tuple[int, Mapping[str, Any]]]
-    if fmt == "parquet":
-        records = _read_parquet(path)
-    else:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise EvalSetError(f"cannot read: {exc.strerror}", path=path) from exc
-        records = _read_jsonl(path, data) if fmt == "jsonl" else _read_csv(path, data)
     items: list[ParsedItem] = []
     seen: dict[str, int] = {}
-    for location, record in records:
-        try:
-            item = _validate(record, location)
-        except _ItemProblem as exc:
-            raise EvalSetError(
-                exc.message, path=path, line=location, field=exc.field, location_label=label
-            ) from exc
-        if item.key in seen:
-            raise EvalSetError(
-                f"duplicate id {item.key!r} (first at {label} {seen[item.key]})",
-                path=path,
-                line=location,
-                field="id",
-                location_label=label,
-            )
-        seen[item.key] = location
-        items.append(item)
+    with ExitStack() as stack:
+        for location, record in _records(path, fmt, limits, stack):
+            if len(items) == limits.max_rows:
+                raise EvalSetError(
+                    f"more than {limits.max_rows:,} items (the limit; raise "
+                    "RELITIGATE_EVALSET_MAX_ROWS if the file is right)",
+                    path=path,
+                    line=location,
+                    location_label=label,
+                )
+            try:
+                item = _validate(record, location)
+            except _ItemProblem as exc:
+                raise EvalSetError(
+                    exc.message, path=path, line=location, field=exc.field, location_label=label
+                ) from exc
+            if item.key in seen:
+                raise EvalSetError(
+                    f"duplicate id {item.key!r} (first at {label} {seen[item.key]})",
+                    path=path,
+                    line=location,
+                    field="id",
+                    location_label=label,
+                )
+            seen[item.key] = location
+            items.append(item)
     if not items:
         raise EvalSetError("empty eval set: no items", path=path)
     return ParsedEvalSet(

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFoundError
-from registry.evalset_files import ParsedEvalSet, read_eval_set
+from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
 from registry.models import EvalItem, EvalSet, EvalSetVersion
 
 
@@ -101,13 +101,18 @@ def store_eval_set(
 
 
 def import_eval_set(
-    session: Session, *, name: str, path: str | Path, format: str | None = None
+    session: Session,
+    *,
+    name: str,
+    path: str | Path,
+    format: str | None = None,
+    limits: EvalSetLimits | None = None,
 ) -> ImportedVersion:
     """Read, validate and store an eval-set file as a version of ``name``. Never commits.
 
-    The file is fully validated before anything is written.
+    The file is fully validated (within ``limits``) before anything is written.
     """
-    parsed = read_eval_set(path, format=format)
+    parsed = read_eval_set(path, format=format, limits=limits)
     return store_eval_set(session, name=name, parsed=parsed)
 
 

@@ -1,7 +1,9 @@
 """``relitigate sync``: upsert the workloads file into the registry.
 
-Everything is validated first (the file and every eval set it names), then written in the
-caller's transaction: a bad file or eval set leaves the registry unchanged. Idempotent: each
+Everything is validated first (:func:`prepare_sync`: the file, the engines' rules through the
+caller's :data:`WorkloadCheck`, and every eval set it names), before the registry is opened;
+then :func:`apply_sync` writes in the caller's transaction: a bad file or eval set leaves the
+registry unchanged. Idempotent: each
 workload carries a ``config_hash`` over its declaration and its eval set's content, so a second
 sync of the same file writes nothing. Workloads (and candidates) missing from the file are
 archived (``archived_at`` set), never deleted; declaring them again restores them.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +22,39 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import WorkloadFileError
-from registry.evalset_files import ParsedEvalSet, read_eval_set
+from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
 from registry.evalsets import store_eval_set
 from registry.models import Candidate, CandidateRole, Workload, utcnow
-from registry.workload_file import WorkloadSpec, load_workload_file_with_lines
+from registry.workload_file import WorkloadFile, WorkloadSpec, load_workload_file_with_lines
 from registry.workload_parts import CandidateSpec
 from registry.yaml_lines import LineMap
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """A declaration the engines would refuse, found by a :data:`WorkloadCheck`."""
+
+    field: str
+    """Dotted path inside the workload, as written in the file (``thresholds.max_error_rate``,
+    ``buy[0].limits``)."""
+    message: str
+    """What is wrong and what to write instead."""
+
+
+WorkloadCheck = Callable[[Workload, Mapping[str, Candidate]], FieldProblem | None]
+"""Checks one workload as it would be stored: the transient rows (the workload, and its
+candidates keyed by their place in the file: ``fine_tune``, ``buy[0]``, ...), never added to a
+session. The front door passes one that applies the engines' own rules."""
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """A workloads file read and validated in full; nothing written yet."""
+
+    path: Path
+    declaration: WorkloadFile
+    eval_sets: dict[str, ParsedEvalSet]
+    """Parsed eval sets by registry name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +94,7 @@ def _eval_set_name(spec: WorkloadSpec) -> str:
 
 
 def _read_eval_sets(
-    workload_file: Path, specs: list[WorkloadSpec], lines: LineMap
+    workload_file: Path, specs: list[WorkloadSpec], lines: LineMap, limits: EvalSetLimits
 ) -> dict[str, ParsedEvalSet]:
     """Read every eval set the file names; one name must mean one content."""
     base = workload_file.parent
@@ -80,7 +110,7 @@ def _read_eval_sets(
                 line=lines.line_for(("workloads", index, "eval_set", "path")),
                 field=f"workloads[{index}].eval_set.path",
             )
-        current = read_eval_set(resolved, format=spec.eval_set.format)
+        current = read_eval_set(resolved, format=spec.eval_set.format, limits=limits)
         earlier = parsed.get(name)
         if earlier is not None and earlier.content_hash != current.content_hash:
             raise WorkloadFileError(
@@ -151,24 +181,82 @@ def _sync_candidates(session: Session, workload: Workload, spec: WorkloadSpec) -
             candidate.archived_at = now
 
 
-def sync_workloads(session: Session, file_path: str | Path) -> SyncReport:
-    """Upsert every workload of ``file_path`` (and its eval set) into the registry.
+def _check_workloads(
+    workload_file: Path, specs: list[WorkloadSpec], lines: LineMap, check: WorkloadCheck
+) -> None:
+    for index, spec in enumerate(specs):
+        workload = Workload(name=spec.name, **_workload_values(spec))
+        candidates = {
+            "fine_tune": Candidate(
+                name=spec.fine_tune.name,
+                **_candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE),
+            )
+        }
+        for i, buy in enumerate(spec.buy):
+            candidates[f"buy[{i}]"] = Candidate(
+                name=buy.name, **_candidate_values(buy, CandidateRole.BUY)
+            )
+        problem = check(workload, candidates)
+        if problem is None:
+            continue
+        parts: list[str | int] = ["workloads", index]
+        for part in problem.field.replace("]", "").replace("[", ".").split("."):
+            parts.append(int(part) if part.isdigit() else part)
+        raise WorkloadFileError(
+            problem.message,
+            path=workload_file,
+            line=lines.line_for(parts),
+            field=f"workloads[{index}].{problem.field}",
+        )
+
+
+def prepare_sync(
+    file_path: str | Path,
+    *,
+    limits: EvalSetLimits | None = None,
+    check: WorkloadCheck | None = None,
+) -> SyncPlan:
+    """Read and validate a workloads file and every eval set it names; write nothing.
 
     Args:
-        session: the caller's session; this function never commits.
         file_path: the ``relitigate.yaml`` to apply.
-
-    Returns:
-        What was created, updated, left unchanged and archived.
+        limits: caps on the eval-set files (default :class:`EvalSetLimits`).
+        check: the engines' rules, applied to each workload as it would be stored.
 
     Raises:
-        WorkloadFileError: the file is invalid (file, line and field in the message).
-        EvalSetError: an eval set it names is invalid.
+        WorkloadFileError: the file is invalid, or ``check`` found a problem (file, line and
+            field in the message).
+        EvalSetError: an eval set it names is invalid or over a limit.
     """
     file_path = Path(file_path)
     declaration, lines = load_workload_file_with_lines(file_path)
-    parsed_sets = _read_eval_sets(file_path, declaration.workloads, lines)
+    if check is not None:
+        _check_workloads(file_path, declaration.workloads, lines, check)
+    eval_sets = _read_eval_sets(file_path, declaration.workloads, lines, limits or EvalSetLimits())
+    return SyncPlan(path=file_path, declaration=declaration, eval_sets=eval_sets)
 
+
+def sync_workloads(
+    session: Session,
+    file_path: str | Path,
+    *,
+    limits: EvalSetLimits | None = None,
+    check: WorkloadCheck | None = None,
+) -> SyncReport:
+    """Upsert every workload of ``file_path`` (and its eval set) into the registry.
+
+    :func:`prepare_sync` then :func:`apply_sync`; the session never commits.
+    """
+    return apply_sync(session, prepare_sync(file_path, limits=limits, check=check))
+
+
+def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
+    """Write a prepared sync in the caller's session (which this function never commits).
+
+    Returns:
+        What was created, updated, left unchanged and archived.
+    """
+    declaration, parsed_sets = plan.declaration, plan.eval_sets
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []

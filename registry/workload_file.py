@@ -34,8 +34,15 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 from registry.errors import WorkloadFileError
 from registry.models import Case
 from registry.quarters import QUARTER_RE
-from registry.workload_parts import CandidateSpec, EvalSetRef, Name, NonNegative, Strict
-from registry.yaml_lines import LineMap, load_yaml
+from registry.workload_parts import (
+    CandidateSpec,
+    Count,
+    EvalSetRef,
+    Name,
+    NonNegative,
+    Strict,
+)
+from registry.yaml_lines import LineMap, read_yaml_file
 
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 """A quarter, ``YYYYQn``."""
@@ -50,7 +57,7 @@ class Owner(Strict):
         | None
     ) = None
     """Owner's email; the Slack user is looked up by it when ``slack_user`` is not given."""
-    slack_user: Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")] | None = None
+    slack_user: Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,63}$")] | None = None
     """Slack member id (``U...``) to message directly."""
     slack_channel: Annotated[str, StringConstraints(min_length=2, max_length=200)] | None = None
     """Channel name (``#ml-platform``) or id (``C...``) for the notice."""
@@ -63,17 +70,20 @@ class Owner(Strict):
 
 
 class Thresholds(Strict):
-    """Gate thresholds. Every field is optional; only the ones given override the defaults."""
+    """Gate thresholds. Every field is optional; only the ones given override the defaults.
+
+    The bounds are the decision engine's (``tasks.decision.types.Thresholds``), and ``sync``
+    also runs the overrides through that type before anything is written."""
 
     quality_ratio_min: Annotated[float, Field(gt=0, le=2)] = 0.95
     """cost_distillation: fine-tune quality / buy quality must stay at or above this."""
-    min_volume_per_day: Annotated[int, Field(ge=0)] = 10_000_000
+    min_volume_per_day: Count = 10_000_000
     """cost_distillation: production calls per day needed to justify distillation."""
-    min_training_examples: Annotated[int, Field(ge=0)] = 10_000
+    min_training_examples: Count = 10_000
     """domain_expertise: training examples on record needed to justify the fine-tune."""
     min_items: Annotated[int, Field(ge=1)] = 200
     """Eval sets with fewer items support no verdict (``inconclusive``)."""
-    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    max_error_rate: Annotated[float, Field(ge=0, lt=1)] = 0.05
     """Provider errors above this share of a side's items make the quarter inconclusive."""
     warning_horizon_quarters: Annotated[int, Field(ge=0, le=40)] = 2
     """``watch`` when the trend projects erosion within this many quarters."""
@@ -95,11 +105,11 @@ class WorkloadSpec(Strict):
     """Who hears about the verdict."""
     case: Case
     """The gate the fine-tune was adopted under: cost_distillation or domain_expertise."""
-    volume_per_day: Annotated[int, Field(ge=0)]
+    volume_per_day: Count
     """Production calls per day."""
     fixed_costs_monthly_usd: NonNegative = 0.0
     """The fine-tune's fixed monthly costs (reserved serving capacity, upkeep)."""
-    training_examples: Annotated[int, Field(ge=0)] | None = None
+    training_examples: Count | None = None
     """High-quality training examples on record (domain_expertise gate)."""
     task_stable: bool = True
     """The task definition (eval set and prompt meaning) is unchanged."""
@@ -206,22 +216,12 @@ def load_workload_file_with_lines(path: str | Path) -> tuple[WorkloadFile, LineM
         The validated file, and the line map (for errors found later, e.g. a missing eval set).
 
     Raises:
-        WorkloadFileError: the file is missing, not UTF-8, not YAML, or does not match the
-            schema; the message names the file, the line and the field.
+        WorkloadFileError: the file is missing, too large, not UTF-8, not YAML (or crosses a
+            limit of :class:`~registry.yaml_lines.YamlLimits`), or does not match the schema;
+            the message names the file, the line and the field.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
-        raise WorkloadFileError("file not found", path=path) from exc
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise WorkloadFileError(
-            f"not UTF-8 (byte 0x{exc.object[exc.start]:02x})", path=path, line=line
-        ) from exc
-    except OSError as exc:
-        raise WorkloadFileError(f"cannot read: {exc.strerror}", path=path) from exc
-    data, lines = load_yaml(text, path)
+    data, lines = read_yaml_file(path)
     if data is None:
         raise WorkloadFileError("empty file: expected 'version' and 'workloads'", path=path)
     if not isinstance(data, dict):

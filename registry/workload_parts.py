@@ -9,11 +9,14 @@ the workload models share. The workload and file models, and the loader, are
 
 from __future__ import annotations
 
+import math
 import re
 import string
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,12 +34,38 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,19
 environment is read from the Prefect Secret block of that name in block form
 (``OPENAI_API_KEY`` -> ``openai-api-key``; see :mod:`tasks.credentials`)."""
 NonNegative = Annotated[float, Field(ge=0)]
+BIGINT_MAX = 2**63 - 1
+"""The largest count the registry's integer columns hold."""
+Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
+"""A count (calls, examples) that fits the registry's BIGINT columns."""
+
+
+def _finite_everywhere(value: Any, where: str = "") -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where or 'value'}: {value!r} is not a finite number")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _finite_everywhere(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _finite_everywhere(item, f"{where}[{index}]")
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    _finite_everywhere(value)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
+"""Free-form settings stored as JSON: every number in them finite (JSON has no NaN or inf)."""
 
 
 class Strict(BaseModel):
-    """Base of every model a user writes: unknown keys are errors."""
+    """Base of every model a user writes: unknown keys are errors, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class Pricing(Strict):
@@ -139,7 +168,7 @@ class LlmJudgeScorer(Strict):
     """What a correct answer looks like; shown to the judge with the item and target."""
     threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
     """Judge score needed to pass."""
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: JsonObject = Field(default_factory=dict)
     """Generation parameters for the judge."""
     pricing: Pricing | None = None
     """The judge's own pricing, when litellm does not know the route."""
@@ -154,7 +183,7 @@ class PythonScorer(Strict):
     ]
     """Import path ``module:function``; it gets ``(output, item)`` (the item carries ``target``
     and ``metadata``) and returns a bool, a score in [0, 1] or a Score; it may be async."""
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: JsonObject = Field(default_factory=dict)
     """Scorer options; only ``threshold`` (the score needed to pass, default 1.0) exists.
     Settings of your own belong inside the callable."""
 
@@ -238,8 +267,8 @@ class Limits(Strict):
     """Requests per minute."""
     tpm: Annotated[int, Field(ge=1)] | None = None
     """Tokens per minute."""
-    timeout_s: Annotated[float, Field(gt=0)] | None = None
-    """Per-attempt timeout."""
+    timeout_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    """Per-attempt timeout, at most a day (sockets refuse longer ones)."""
     max_attempts: Annotated[int, Field(ge=1, le=20)] | None = None
     """Attempts per item, the first included."""
 
@@ -253,18 +282,20 @@ class CandidateSpec(Strict):
     """``api`` (a litellm route), ``vllm`` (a GPU worker serves it) or ``transformers``."""
     route: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     """litellm route, e.g. ``openai/gpt-5`` or ``hosted_vllm/ticket-ft-v3``."""
-    api_base: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    api_base: (
+        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)] | None
+    ) = None
     """OpenAI-compatible base URL (self-hosted servers, the simulator)."""
     api_key_env: EnvName | None = None
     """Name of the env var with the key (or its Secret block, see :data:`EnvName`). Never the
     key itself."""
     prompt: Prompt = Field(default_factory=Prompt)
     """System prompt, few-shot examples and template."""
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: JsonObject = Field(default_factory=dict)
     """Generation parameters (``temperature``, ``max_tokens``, ...)."""
     pricing: Pricing | None = None
     """The candidate's own pricing (default: litellm's cost map for the route)."""
-    serving: dict[str, Any] = Field(default_factory=dict)
+    serving: JsonObject = Field(default_factory=dict)
     """Self-hosted runners: command template, model path, adapter, batch size, ..."""
     limits: Limits = Field(default_factory=Limits)
     """Concurrency, rate limits, timeout and retries for this route."""

@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from registry.models import Candidate, Workload
+from registry.models import Candidate, Runner, Workload
 from registry.models import EvalItem as EvalItemRow
 from registry.runs import ItemResultRow, RunItemResult
+from registry.sync import FieldProblem
+from tasks.decision.errors import DecisionError, InvalidInputsError
 from tasks.decision.outcome import DecisionOutcome
 from tasks.decision.sides import SideSummary
 from tasks.decision.types import HistoryPoint, SideResults, Thresholds, Throughput, WorkloadPolicy
-from tasks.evaluation.errors import ConfigurationError
+from tasks.evaluation.errors import ConfigurationError, EvaluationError
 from tasks.evaluation.types import (
     CandidateSpec,
     EvalItem,
@@ -153,6 +155,75 @@ def scorer_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
             )
         return {"type": "python", "path": spec["callable"], "threshold": threshold}
     raise ConfigurationError(f"eval_set.scorer.kind {kind!r} is unknown")
+
+
+def check_scorer(raw: Mapping[str, Any]) -> None:
+    """Build the scorer a stored declaration describes, as a benchmark would, short of what
+    needs the run's environment: an LLM judge's key and a Python scorer's module are only
+    checked for the shape of their settings.
+
+    Raises:
+        ConfigurationError: the engine would refuse the declaration.
+    """
+    import inspect
+
+    from tasks.evaluation.scorers import SCORERS, build_scorer
+
+    settings = scorer_spec(raw)
+    kind = settings["type"]
+    if kind not in ("llm_judge", "python"):
+        build_scorer(settings)
+        return
+    try:
+        inspect.signature(SCORERS[kind]).bind(**{k: v for k, v in settings.items() if k != "type"})
+    except TypeError as exc:
+        raise ConfigurationError(f"scorer {kind!r}: {exc}") from exc
+
+
+_FILE_NAMES = {engine: file for file, engine in _THRESHOLD_NAMES.items()}
+_ENGINE_ERRORS = (DecisionError, EvaluationError, ValueError)
+
+
+def _policy_problem(exc: Exception) -> FieldProblem:
+    if not isinstance(exc, InvalidInputsError):
+        return FieldProblem(field="adopted", message=str(exc))  # the only other policy check
+    prefix, _, name = exc.field.rpartition(".")
+    field = f"thresholds.{_FILE_NAMES.get(name, name)}" if prefix == "thresholds" else name
+    return FieldProblem(
+        field=field, message=f"{exc.value!r} is refused by the decision engine: {exc.expected}"
+    )
+
+
+def check_declaration(
+    workload: Workload, candidates: Mapping[str, Candidate]
+) -> FieldProblem | None:
+    """The first setting of a workload, as ``sync`` would store it, that an engine refuses.
+
+    Runs the conversions a benchmark and a decision run (:func:`policy`, :func:`check_scorer`,
+    :func:`candidate_spec`, the GPU serving parser), so ``sync`` applies exactly the engines'
+    rules, including rules added to them later.
+    """
+    try:
+        policy(workload)
+    except _ENGINE_ERRORS as exc:
+        return _policy_problem(exc)
+    try:
+        check_scorer(workload.scorer or {})
+    except _ENGINE_ERRORS as exc:
+        return FieldProblem(field="eval_set.scorer", message=str(exc))
+    for place, row in candidates.items():
+        try:
+            candidate_spec(row)
+        except _ENGINE_ERRORS as exc:
+            return FieldProblem(field=place, message=str(exc))
+        if row.runner != Runner.API:
+            from tasks.gpu.config import parse_serving
+
+            try:
+                parse_serving(row.name, row.serving or {})
+            except _ENGINE_ERRORS as exc:
+                return FieldProblem(field=f"{place}.serving", message=str(exc))
+    return None
 
 
 def result_row(result: ItemResult) -> ItemResultRow:

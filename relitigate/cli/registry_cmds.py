@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy.orm import Session, sessionmaker
+
+    from registry.evalset_files import EvalSetLimits
+    from registry.models import Candidate, Workload
+    from registry.sync import FieldProblem
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -23,6 +29,19 @@ def _url() -> str:
     from relitigate.settings import load_settings
 
     return load_settings().resolved_database_url()
+
+
+def _evalset_limits() -> EvalSetLimits:
+    from relitigate.settings import load_settings
+
+    return load_settings().evalset_limits()
+
+
+def _engine_check(workload: Workload, candidates: Mapping[str, Candidate]) -> FieldProblem | None:
+    """The engines' own rules (imported only once the file itself is valid)."""
+    from tasks.mapping import check_declaration
+
+    return check_declaration(workload, candidates)
 
 
 def _display_url(url: str) -> str:
@@ -80,11 +99,13 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Apply a workloads file to the registry (idempotent; removed workloads are archived)."""
-    from registry.sync import sync_workloads
+    from registry.sync import apply_sync, prepare_sync
 
+    # Everything is read and checked, by the engines' rules too, before the registry opens.
+    plan = prepare_sync(file, limits=_evalset_limits(), check=_engine_check)
     factory = _open_registry()
     with factory.begin() as session:
-        report = sync_workloads(session, file)
+        report = apply_sync(session, plan)
     if as_json:
         _print_json(
             {
@@ -225,11 +246,13 @@ def evalset_import(
     as_json: JsonOption = False,
 ) -> None:
     """Import an eval set file as a new version (identical content: the same version)."""
-    from registry.evalsets import import_eval_set
+    from registry.evalset_files import read_eval_set
+    from registry.evalsets import store_eval_set
 
+    parsed = read_eval_set(file, format=format, limits=_evalset_limits())
     factory = _open_registry()
     with factory.begin() as session:
-        imported = import_eval_set(session, name=name, path=file, format=format)
+        imported = store_eval_set(session, name=name, parsed=parsed)
     if as_json:
         _print_json(
             {

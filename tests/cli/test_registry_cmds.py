@@ -215,7 +215,7 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_console_script_quickstart(tmp_path: Path) -> None:
-    env = {**os.environ, "RELITIGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'r' / 'reg.sqlite3'}"}
+    env = {**os.environ, "RELITIGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'reg.sqlite3'}"}
     assert _run("init", env=env).returncode == 0
     assert _run("sync", "examples/relitigate.yaml", env=env).returncode == 0
     again = _run("sync", "examples/relitigate.yaml", env=env)
