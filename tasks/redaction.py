@@ -32,22 +32,32 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
 """Shorter values are not registered: scrubbing them would mangle ordinary words."""
 
-_KEY_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+ANYWHERE_LENGTH = 16
+"""Registered values at least this long are scrubbed even inside a longer word."""
+
+_KEY_SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
+    # (substrings one of which must be present, pattern, replacement); the substring test
+    # is a fast C scan that spares most texts the regular expression.
     # an Authorization header echoed back: "Bearer sk-..."
-    (re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1\2" + REDACTED),
+    (
+        ("earer", "EARER"),
+        re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+        r"\1\2" + REDACTED,
+    ),
     # OpenAI / Anthropic / most OpenAI-compatible provider keys: sk-..., sk-proj-..., sk-ant-...
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), REDACTED),
+    (("sk-",), re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), REDACTED),
     # Slack tokens: bot, user, app-level, legacy, refresh
-    (re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{8,}"), REDACTED),
-    (re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), REDACTED),
+    (("xox",), re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{8,}"), REDACTED),
+    (("xapp-",), re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), REDACTED),
     # Google API keys
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), REDACTED),
+    (("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), REDACTED),
     # a password in a URL: scheme://user:password@host
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), r"\1" + REDACTED + "@"),
+    (("://",), re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), r"\1" + REDACTED + "@"),
 )
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_forms: tuple[str, ...] = ()
 _pattern: re.Pattern[str] | None = None
 
 
@@ -65,19 +75,23 @@ def register_secret(value: object) -> None:
         return
     forms = {text, text.strip(), urllib.parse.quote(text, safe=""), json.dumps(text)[1:-1]}
     forms = {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
-    global _pattern
+    global _pattern, _forms
     with _lock:
         if forms <= _secrets:
             return
         _secrets.update(forms)
         ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial hits
         _pattern = re.compile("|".join(_bounded(s) for s in ordered))
+        _forms = tuple(ordered)
     install_scrubbing()
 
 
 def _bounded(secret: str) -> str:
-    """``secret`` as a pattern that does not match inside a longer word: a password
-    ``postgres`` is scrubbed from ``user postgres`` but not from ``postgresql``."""
+    """``secret`` as a pattern. A short one (under :data:`ANYWHERE_LENGTH`: a password,
+    say) does not match inside a longer word, so a password ``postgres`` is scrubbed from
+    ``user postgres`` but not from ``postgresql``; a long one (a key) matches anywhere."""
+    if len(secret) >= ANYWHERE_LENGTH:
+        return re.escape(secret)
     head = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
     tail = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
     return head + re.escape(secret) + tail
@@ -105,9 +119,10 @@ def register_secrets(values: Iterable[object]) -> None:
 
 def forget_secrets() -> None:
     """Drop every registered value (for tests)."""
-    global _pattern
+    global _pattern, _forms
     with _lock:
         _secrets.clear()
+        _forms = ()
         _pattern = None
 
 
@@ -115,11 +130,12 @@ def scrub(text: str) -> str:
     """``text`` with every registered secret and every key-shaped token replaced."""
     if not text:
         return text
-    pattern = _pattern
-    if pattern is not None:
+    pattern, forms = _pattern, _forms
+    if pattern is not None and any(form in text for form in forms):
         text = pattern.sub(REDACTED, text)
-    for shape, replacement in _KEY_SHAPES:
-        text = shape.sub(replacement, text)
+    for needles, shape, replacement in _KEY_SHAPES:
+        if any(needle in text for needle in needles):
+            text = shape.sub(replacement, text)
     return text
 
 
