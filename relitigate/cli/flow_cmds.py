@@ -23,6 +23,19 @@ def _check_quarter(quarter: str | None) -> str | None:
     return check_quarter(quarter)
 
 
+def _check_budget(budget: float | None) -> float | None:
+    """A spending cap must be a positive, finite number of USD (refused before anything runs)."""
+    import math
+
+    if budget is None or (math.isfinite(budget) and budget > 0):
+        return budget
+    from registry.errors import InvalidValueError
+
+    raise InvalidValueError(
+        f"--budget {budget!r} is not a positive amount of USD: give a cap above 0, e.g. --budget 25"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``run``, ``bench`` and ``demo`` to ``app``."""
 
@@ -62,7 +75,12 @@ def register(app: typer.Typer) -> None:
         """Run the head-to-head for one workload now and print both sides' figures."""
         from relitigate.cli.bench_view import run_bench
 
-        run_bench(workload, candidate=candidate, quarter=_check_quarter(quarter), budget=budget)
+        run_bench(
+            workload,
+            candidate=candidate,
+            quarter=_check_quarter(quarter),
+            budget=_check_budget(budget),
+        )
 
     @app.command()
     def demo(
