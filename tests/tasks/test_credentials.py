@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from tasks.credentials import block_name, credentials_for, load_secret_block
+from tasks.credentials import acredentials_for, block_name, credentials_for, load_secret_block
+from tasks.redaction import REDACTED, scrub
 
 
 def test_environment_wins_over_blocks() -> None:
@@ -72,3 +73,36 @@ def test_secret_block_is_read_inside_a_flow_run() -> None:
 
         assert lookup() == {"RELITIGATE_TEST_PROVIDER_KEY": value}
         assert load_secret_block("relitigate-test-no-such-key") is None
+        _secret_block_is_read_inside_async_runs(value)
+    assert scrub(f"echo {value}") == f"echo {REDACTED}"  # registered as it was read
+
+
+def _secret_block_is_read_inside_async_runs(value: str) -> None:
+    """Inside an async flow's async task (the benchmark's shape): from a worker thread, as
+    the benchmark reads keys, and awaited on the event loop. Prefect's ``Block.load`` would
+    hand back an un-awaited coroutine in both places."""
+    import asyncio
+    import gc
+    import warnings
+
+    import anyio
+    from prefect import flow, task
+
+    names = ["RELITIGATE_TEST_PROVIDER_KEY", "RELITIGATE_TEST_NO_SUCH_KEY"]
+
+    @task
+    async def read_keys() -> list[dict[str, str]]:
+        in_thread = await anyio.to_thread.run_sync(lambda: credentials_for(names, environ={}))
+        awaited = await acredentials_for(names, environ={})
+        return [in_thread, awaited]
+
+    @flow
+    async def benchmark_like() -> list[dict[str, str]]:
+        return await read_keys()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = asyncio.run(benchmark_like())
+        gc.collect()
+    assert found == [{"RELITIGATE_TEST_PROVIDER_KEY": value}] * 2
+    assert not [w for w in caught if "never awaited" in str(w.message)]
