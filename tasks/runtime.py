@@ -2,6 +2,10 @@
 
 Settings are read from the environment when a task first needs them (in a worker process the
 flow run *is* the entry point). Nothing is built at import time.
+
+The first time a process opens a registry it is checked (:func:`registry.db.open_registry`:
+reachable, initialised, at this code's schema revision), so an old or empty database fails
+with "run `relitigate init`" before any work instead of with a missing column half-way.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.db import make_engine, session_factory
+from registry.db import open_registry
 from relitigate.settings import Settings, load_settings
 
 _lock = threading.Lock()
@@ -28,11 +32,17 @@ def settings() -> Settings:
 
 
 def registry_sessions(url: str | None = None) -> sessionmaker[Session]:
-    """The session factory of the registry at ``url`` (default: the configured registry)."""
+    """The session factory of the registry at ``url`` (default: the configured registry),
+    checked once per process and URL.
+
+    Raises:
+        registry.errors.DatabaseError: unreachable, not initialised, or at another schema
+            revision (the message says to run ``relitigate init`` where that helps).
+    """
     url = url or settings().resolved_database_url()
     with _lock:
         if url not in _factories:
-            _factories[url] = session_factory(make_engine(url))
+            _factories[url] = open_registry(url)
         return _factories[url]
 
 

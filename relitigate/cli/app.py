@@ -9,18 +9,30 @@ asked for (see :data:`COMMAND_MODULES`), so ``relitigate report`` neither import
 the parameters of the deploy, flow or notice commands. ``--help``, an unknown command, or a
 command missing from that map gets every module. ``from relitigate.cli.app import app`` is
 the complete application (built on first access).
+
+Failures end in one line and an exit code (see :mod:`relitigate.errors`); ``--debug`` (before
+the command) or ``RELITIGATE_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import click
 import typer
 
-from relitigate.errors import user_error_exit_code
+from relitigate.errors import (
+    DEBUG_ENV,
+    DEBUG_OPTION,
+    EXIT_INTERRUPTED,
+    debug_requested,
+    quiet_prefect_console,
+    report_failure,
+)
 
 COMMAND_MODULES: dict[str, str] = {
     "init": "registry_cmds",
@@ -60,6 +72,25 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _global_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            DEBUG_OPTION,
+            envvar=DEBUG_ENV,
+            help="Show tracebacks (failures otherwise end in one line).",
+        ),
+    ] = False,
+) -> None:
+    """Options that come before the command (``main`` reads ``--debug`` itself, early)."""
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 part of the work failed (a workload, a notice) or an unexpected "
+    "error; 2 bad input or configuration (the line says what to fix); 130 interrupted."
+)
+
+
 def _new_app() -> typer.Typer:
     app = typer.Typer(
         name="relitigate",
@@ -67,7 +98,9 @@ def _new_app() -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
+        epilog=EXIT_CODES_HELP,
     )
+    app.callback()(_global_options)
     app.command()(version)
     return app
 
@@ -104,8 +137,12 @@ def build_app(command: str | None = None) -> typer.Typer:
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    """The command named first on the command line (None: an option such as ``--help``)."""
-    return argv[0] if argv and not argv[0].startswith("-") else None
+    """The command named first on the command line, after ``--debug`` (None: an option such
+    as ``--help``)."""
+    rest = list(argv)
+    while rest and rest[0] == DEBUG_OPTION:
+        rest.pop(0)
+    return rest[0] if rest and not rest[0].startswith("-") else None
 
 
 _full_app: typer.Typer | None = None
@@ -122,8 +159,13 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main() -> None:
-    """Console entry point: user errors print one line and exit with code 2."""
-    app = build_app(_command_of(sys.argv[1:]))
+    """Console entry point: every failure prints one line and exits non-zero (2: the user can
+    fix it; 1: anything else), with its traceback only under ``--debug``."""
+    argv = sys.argv[1:]
+    debug = debug_requested(argv, os.environ)
+    if not debug:
+        quiet_prefect_console(os.environ)
+    app = build_app(_command_of(argv))
     try:
         rc = app(standalone_mode=False)
     except SystemExit:
@@ -133,12 +175,8 @@ def main() -> None:
         raise SystemExit(exc.exit_code) from None
     except (KeyboardInterrupt, click.Abort):
         sys.stderr.write("relitigate: interrupted\n")
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
-        code = user_error_exit_code(exc)
-        if code is None:
-            raise
-        sys.stderr.write(f"relitigate: error: {exc}\n")
-        raise SystemExit(code) from None
+        raise SystemExit(report_failure(exc, debug=debug)) from None
     if isinstance(rc, int) and rc:
         raise SystemExit(rc)

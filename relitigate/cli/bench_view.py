@@ -1,7 +1,9 @@
 """``relitigate bench``: the head-to-head for one workload now, with a progress bar.
 
 It runs the same benchmark as the flows (checkpointed in the registry, resumable, never
-paying twice), without Prefect, then prints both sides' figures.
+paying twice), without Prefect, then prints both sides' figures. The same preflight as the
+flows runs first (credentials, routes, prices, and one connection to each provider
+endpoint), so a provider that is not there stops the command before anything is spent.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ def run_bench(
     workload: str, *, candidate: str | None, quarter: str | None, budget: float | None
 ) -> None:
     """Benchmark ``workload``'s candidates (or one) for ``quarter`` and print the figures."""
-    from tasks.benchmark import run_benchmark
+    from tasks.runtime import registry_sessions
+
+    registry_sessions()  # reachable and up to date, before the engines load
+    from tasks.benchmark import preflight_workload, run_benchmark
     from tasks.decision.quarter import Quarter
     from tasks.evaluation.types import ProgressUpdate
     from tasks.plan import plan_workload
@@ -35,6 +40,7 @@ def run_bench(
                 f"workload {workload!r} has no candidate {candidate!r} (it has: {', '.join(names)})"
             )
         names = [candidate]
+    preflight_workload(workload)  # every candidate, before anything is spent on any
     console = Console()
     if not console.is_terminal:
         console = Console(width=140)
