@@ -344,7 +344,7 @@ def _read_parquet(path: Path, limits: EvalSetLimits) -> Iterator[tuple[int, Mapp
         rows = pq.ParquetFile(path).metadata.num_rows
         if rows > limits.max_rows:
             raise EvalSetError(
-                f"{rows:,} rows, more than {limits.max_rows:,} (the limit; raise "
+                f"{rows:,} rows, more than {limits.max_rows:,} items (the limit; raise "
                 "RELITIGATE_EVALSET_MAX_ROWS if the file is right)",
                 path=path,
             )

@@ -7,15 +7,17 @@ content returns the existing version; changed content (reordering included) make
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from registry.errors import NotFoundError
+from registry.errors import InvalidValueError, NotFoundError
 from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
 from registry.models import EvalItem, EvalSet, EvalSetVersion
+from registry.workload_parts import NAME_PATTERN
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,16 @@ def store_eval_set(
 
     Identical content resolves to the existing version; changed content gets the next
     version number. Never commits.
+
+    Raises:
+        InvalidValueError: ``name`` is not 1-200 letters, digits, ``.``, ``_`` or ``-``.
     """
+    if not re.fullmatch(NAME_PATTERN, name):
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise InvalidValueError(
+            f"eval set name {shown!r} is invalid: use 1-200 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
     eval_set = session.scalar(select(EvalSet).where(EvalSet.name == name))
     if eval_set is None:
         eval_set = EvalSet(name=name)

@@ -215,11 +215,14 @@ def prepare_sync(
     *,
     limits: EvalSetLimits | None = None,
     check: WorkloadCheck | None = None,
+    document: tuple[Any, LineMap] | None = None,
 ) -> SyncPlan:
     """Read and validate a workloads file and every eval set it names; write nothing.
 
     Args:
         file_path: the ``relitigate.yaml`` to apply.
+        document: the file as :func:`~registry.yaml_lines.read_yaml_file` parsed it, if the
+            caller already did.
         limits: caps on the eval-set files (default :class:`EvalSetLimits`).
         check: the engines' rules, applied to each workload as it would be stored.
 
@@ -229,7 +232,7 @@ def prepare_sync(
         EvalSetError: an eval set it names is invalid or over a limit.
     """
     file_path = Path(file_path)
-    declaration, lines = load_workload_file_with_lines(file_path)
+    declaration, lines = load_workload_file_with_lines(file_path, document=document)
     if check is not None:
         _check_workloads(file_path, declaration.workloads, lines, check)
     eval_sets = _read_eval_sets(file_path, declaration.workloads, lines, limits or EvalSetLimits())

@@ -206,11 +206,15 @@ def load_workload_file(path: str | Path) -> WorkloadFile:
     return load_workload_file_with_lines(path)[0]
 
 
-def load_workload_file_with_lines(path: str | Path) -> tuple[WorkloadFile, LineMap]:
+def load_workload_file_with_lines(
+    path: str | Path, *, document: tuple[Any, LineMap] | None = None
+) -> tuple[WorkloadFile, LineMap]:
     """Read and validate a workloads file, keeping the line of every key.
 
     Args:
         path: the ``relitigate.yaml`` to read.
+        document: the file already parsed by :func:`~registry.yaml_lines.read_yaml_file`
+            (the CLI parses it before importing the registry, so hostile YAML costs nothing).
 
     Returns:
         The validated file, and the line map (for errors found later, e.g. a missing eval set).
@@ -221,7 +225,7 @@ def load_workload_file_with_lines(path: str | Path) -> tuple[WorkloadFile, LineM
             the message names the file, the line and the field.
     """
     path = Path(path)
-    data, lines = read_yaml_file(path)
+    data, lines = document if document is not None else read_yaml_file(path)
     if data is None:
         raise WorkloadFileError("empty file: expected 'version' and 'workloads'", path=path)
     if not isinstance(data, dict):

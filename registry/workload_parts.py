@@ -27,7 +27,8 @@ from pydantic import (
 
 from registry.models import Runner
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 """A workload, candidate or eval-set name: letters, digits, ``.``, ``_`` and ``-``."""
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")]
 """The NAME of an environment variable, never a key. In flow runs a variable missing from the

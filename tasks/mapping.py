@@ -181,7 +181,8 @@ def check_scorer(raw: Mapping[str, Any]) -> None:
 
 
 _FILE_NAMES = {engine: file for file, engine in _THRESHOLD_NAMES.items()}
-_ENGINE_ERRORS = (DecisionError, EvaluationError, ValueError)
+# TypeError: a setting the workloads schema has and an engine type no longer takes.
+_ENGINE_ERRORS = (DecisionError, EvaluationError, ValueError, TypeError)
 
 
 def _policy_problem(exc: Exception) -> FieldProblem:

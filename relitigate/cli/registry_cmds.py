@@ -99,10 +99,13 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Apply a workloads file to the registry (idempotent; removed workloads are archived)."""
+    from registry.yaml_lines import read_yaml_file
+
+    document = read_yaml_file(file)  # hostile YAML is refused before the heavy imports
     from registry.sync import apply_sync, prepare_sync
 
     # Everything is read and checked, by the engines' rules too, before the registry opens.
-    plan = prepare_sync(file, limits=_evalset_limits(), check=_engine_check)
+    plan = prepare_sync(file, limits=_evalset_limits(), check=_engine_check, document=document)
     factory = _open_registry()
     with factory.begin() as session:
         report = apply_sync(session, plan)

@@ -29,6 +29,11 @@ def _run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
         ("RELITIGATE_MAX_CONCURRENT_WORKLOADS", "0", "must be at least 1, got 0"),
         ("RELITIGATE_MAX_CONCURRENT_WORKLOADS", "four", "RELITIGATE_MAX_CONCURRENT_WORKLOADS"),
         ("RELITIGATE_GPU_DEPLOYMENT", "", "RELITIGATE_GPU_DEPLOYMENT is set but empty"),
+        ("RELITIGATE_DATABASE_URL", "mysql://u:pw-9f3@db/reg", "uses 'mysql', which relitigate"),
+        ("RELITIGATE_DATABASE_URL", "not a url", "RELITIGATE_DATABASE_URL is not a database URL"),
+        ("RELITIGATE_DATABASE_URL", "postgresql+asyncpg://u@h/d", "'postgresql+asyncpg'"),
+        ("RELITIGATE_EVALSET_MAX_ROWS", "0", "RELITIGATE_EVALSET_MAX_ROWS must be at least 1"),
+        ("RELITIGATE_EVALSET_MAX_LINE_BYTES", "-1", "must be at least 1, got -1"),
     ],
 )
 def test_bad_variable_exits_2_and_writes_nothing(
@@ -48,7 +53,34 @@ def test_bad_variable_exits_2_and_writes_nothing(
     assert code == 2, err
     assert expected in err
     assert len(err.strip().splitlines()) == 1
+    assert "pw-9f3" not in err
     assert not (tmp_path / "data").exists()  # no default registry was created instead
+
+
+def test_sqlite_in_a_missing_folder_is_refused_and_nothing_created(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no" / "such"
+    monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", f"sqlite:///{missing / 'reg.sqlite3'}")
+
+    code = _run(monkeypatch, "init")
+
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"names a SQLite file in '{missing}', which does not exist" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sqlite_in_the_data_dir_is_created(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("RELITIGATE_DATA_DIR", str(data))
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", f"sqlite:///{data / 'reg.sqlite3'}")
+
+    assert _run(monkeypatch, "init") == 0, capsys.readouterr().err
+    assert (data / "reg.sqlite3").is_file()
 
 
 def test_message_never_echoes_the_value(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from registry.errors import EvalSetError
-from registry.evalset_files import ParsedItem, content_hash, read_eval_set
+from registry.evalset_files import EvalSetLimits, ParsedItem, content_hash, read_eval_set
 from registry.evalsets import import_eval_set, list_versions, version_items
 from registry.models import EvalSet
 
@@ -106,6 +106,48 @@ def test_csv_error_names_physical_line(tmp_path: Path) -> None:
     assert caught.value.line == 5
     assert caught.value.field == "id"
     assert "first at line 2" in str(caught.value)
+
+
+WRITERS = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_row_cap(fmt: str, tmp_path: Path) -> None:
+    path = WRITERS[fmt](tmp_path / f"s.{fmt}", ROWS)
+    assert len(read_eval_set(path, limits=EvalSetLimits(max_rows=len(ROWS))).items) == len(ROWS)
+    with pytest.raises(
+        EvalSetError, match=f"more than {len(ROWS) - 1:,} items \\(the limit"
+    ) as caught:
+        read_eval_set(path, limits=EvalSetLimits(max_rows=len(ROWS) - 1))
+    if fmt != "parquet":  # Parquet is refused from its footer, before any row is read
+        last = read_eval_set(path).items[-1].location
+        assert caught.value.line == last, str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_line_cap_names_the_line(fmt: str, tmp_path: Path) -> None:
+    rows = [*ROWS[:2], {"id": "long", "input": "x" * 300, "target": "y"}, ROWS[2]]
+    path = WRITERS[fmt](tmp_path / f"s.{fmt}", rows)
+    lines = path.read_bytes().split(b"\n")
+    longest = max(len(line.rstrip(b"\r")) for line in lines)
+    number = next(i for i, line in enumerate(lines, 1) if len(line.rstrip(b"\r")) == longest)
+    assert len(read_eval_set(path, limits=EvalSetLimits(max_line_bytes=longest)).items) == 4
+    with pytest.raises(EvalSetError) as caught:
+        read_eval_set(path, limits=EvalSetLimits(max_line_bytes=longest - 1))
+    assert caught.value.line == number
+    assert f"line longer than {longest - 1:,} bytes (the limit" in str(caught.value)
+
+
+def test_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _jsonl(path, ROWS[:1]).read_bytes())
+    assert read_eval_set(path).items[0].key == "a"
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5])
+def test_limits_must_be_positive_integers(value: Any) -> None:
+    with pytest.raises(ValueError, match="max_rows must be an integer >= 1"):
+        EvalSetLimits(max_rows=value)
 
 
 def _items(pairs: list[tuple[str, str]]) -> list[ParsedItem]:

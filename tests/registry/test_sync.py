@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from registry.errors import EvalSetError, WorkloadFileError
+from registry.evalset_files import EvalSetLimits
 from registry.models import Candidate, EvalSetVersion, Workload
 from registry.queries import list_workloads, load_workload
-from registry.sync import sync_workloads
+from registry.sync import FieldProblem, prepare_sync, sync_workloads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +138,35 @@ def test_missing_eval_set_file_points_at_yaml_line(session_factory: Any, example
     assert caught.value.field == "workloads[1].eval_set.path"
     lines = example.read_text(encoding="utf-8").splitlines()
     assert "contract-clauses.jsonl" in lines[caught.value.line - 1]
+
+
+def test_a_check_problem_points_at_the_field_and_writes_nothing(
+    session_factory: Any, migrated_url: str, example: Path, dump_registry: Callable[[str], Any]
+) -> None:
+    seen: list[tuple[str, list[str], dict[str, Any]]] = []
+
+    def check(workload: Workload, candidates: Any) -> FieldProblem | None:
+        seen.append((workload.name, list(candidates), dict(candidates["buy[0]"].limits)))
+        if workload.name == "contract-clauses":
+            return FieldProblem(field="buy[0].limits", message="refused by the engine")
+        return None
+
+    before = dump_registry(migrated_url)
+    with pytest.raises(WorkloadFileError) as caught, session_factory.begin() as session:
+        sync_workloads(session, example, check=check)
+    assert seen[0] == (
+        "ticket-triage",
+        ["fine_tune", "buy[0]", "buy[1]"],
+        {"concurrency": 32, "rpm": 6000},
+    )
+    assert caught.value.field == "workloads[1].buy[0].limits"
+    assert "refused by the engine" in str(caught.value)
+    lines = example.read_text(encoding="utf-8").splitlines()
+    assert "- name: frontier" in lines[caught.value.line - 1]  # no limits: the candidate's line
+    assert dump_registry(migrated_url) == before
+
+
+def test_eval_set_limits_reach_every_eval_set(example: Path) -> None:
+    with pytest.raises(EvalSetError, match=r"ticket-triage.jsonl:201: more than 200 items"):
+        prepare_sync(example, limits=EvalSetLimits(max_rows=200))
+    assert len(prepare_sync(example, limits=EvalSetLimits(max_rows=240)).eval_sets) == 2

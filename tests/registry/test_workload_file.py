@@ -8,7 +8,7 @@ import pytest
 
 from registry.errors import WorkloadFileError
 from registry.workload_file import Thresholds, load_workload_file
-from registry.yaml_lines import load_yaml
+from registry.yaml_lines import YamlLimits, load_yaml, read_yaml_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,3 +134,50 @@ def test_line_map_points_at_keys() -> None:
     assert lines.line_for(("top", "items", 0, "y")) == 4
     assert lines.line_for(("top", "items", 1, "x")) == 5
     assert lines.line_for(("top", "items", 1, "missing")) == 5
+
+
+# -- limits: refused while composing, with the line where the limit was crossed -------------
+
+SMALL = YamlLimits(max_bytes=200, max_alias_nodes=20, max_depth=5, max_number_chars=10)
+
+
+def test_aliases_within_the_budget_load() -> None:
+    text = "base: &b {temperature: 0, max_tokens: 8}\nft: {<<: *b, top_p: 1}\nbuy: *b\n"
+    data, _ = load_yaml(text, "f.yaml", limits=SMALL)
+    assert data["ft"] == {"temperature": 0, "max_tokens": 8, "top_p": 1}
+    assert data["buy"] == {"temperature": 0, "max_tokens": 8}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (  # each alias of a nine-node list repeats it: the third one crosses 20 nodes
+            "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: [*a, *a]\nc: *a\n",
+            3,
+            "aliases repeat more than 20 nodes (the limit",
+        ),
+        ("ok: 1\ndeep: [[[[[[1]]]]]]\n", 2, "nested deeper than 5 levels"),
+        ("ok: 1\nn: 123456789012\n", 2, "a number of 12 characters (the limit is 10)"),
+        ("ok: 1\nn: 1:2:3:4:5:6:7\n", 2, "a number of 13 characters"),
+    ],
+)
+def test_limits_are_refused_with_the_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(WorkloadFileError) as caught:
+        load_yaml(text, "f.yaml", limits=SMALL)
+    assert caught.value.line == line, str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("a: 1\n" * 41, encoding="utf-8")  # 205 bytes
+    with pytest.raises(WorkloadFileError, match=r"larger than 200 bytes \(the limit\)"):
+        read_yaml_file(path, limits=SMALL)
+    path.write_text("a: 1\n" * 40, encoding="utf-8")
+    with pytest.raises(WorkloadFileError, match="duplicate key"):  # 200 bytes: read and parsed
+        read_yaml_file(path, limits=SMALL)
+
+
+def test_default_limits_hold_the_example_file() -> None:
+    data, _ = read_yaml_file(ROOT / "examples" / "relitigate.yaml")
+    assert len(data["workloads"]) == 2

@@ -140,3 +140,100 @@ def test_history_point_reads_what_the_decide_task_stores() -> None:
     assert cost.advantage == 1.1 and domain.advantage == 0.05
     assert cost.buy_name == "frontier" and cost.fine_tune_quality == 0.9
     assert mapping.history_point("2026Q1", "keep", {}, "cost_distillation").advantage is None
+
+
+# -- sync applies the engines' rules: the schema never accepts what the engines refuse ------
+
+BOUNDARIES: dict[str, list[Any]] = {
+    "quality_ratio_min": [-1.0, 0.0, 1e-9, 0.95, 1.0, 2.0, 2.5],
+    "min_volume_per_day": [-1, 0, 1, 10_000_000, 2**63 - 1, 2**63],
+    "min_training_examples": [-1, 0, 1, 10_000, 2**63 - 1, 2**63],
+    "min_items": [-1, 0, 1, 200, 10**9],
+    "max_error_rate": [-0.01, 0.0, 0.05, 0.999, 1.0, 1.5],
+    "warning_horizon_quarters": [-1, 0, 2, 40, 41],
+    "significance_alpha": [-0.1, 0.0, 1e-9, 0.05, 0.999, 1.0],
+    "domain_margin_min": [-0.1, 0.0, 0.02, 1.0, 1.1],
+}
+SPECIALS = [math.nan, math.inf, -math.inf]
+
+
+def _schema_accepts(name: str, value: Any) -> bool:
+    from pydantic import ValidationError
+
+    from registry.workload_file import Thresholds as FileThresholds
+
+    try:
+        FileThresholds.model_validate({name: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def _engine_accepts(name: str, value: Any) -> bool:
+    from tasks.decision.errors import DecisionError
+
+    try:
+        mapping.thresholds({name: value})
+    except DecisionError:
+        return False
+    return True
+
+
+def test_boundary_table_covers_every_threshold_the_file_declares() -> None:
+    from registry.workload_file import Thresholds as FileThresholds
+
+    assert set(BOUNDARIES) == set(FileThresholds.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(name, value) for name, values in BOUNDARIES.items() for value in [*values, *SPECIALS]],
+)
+def test_what_the_file_accepts_the_decision_engine_accepts(name: str, value: Any) -> None:
+    if _schema_accepts(name, value):
+        assert _engine_accepts(name, value), f"{name}={value!r}: sync would pass, decide refuse"
+
+
+def _workload(**kw: Any) -> Workload:
+    base: dict[str, Any] = dict(
+        name="w", case=Case.COST_DISTILLATION, volume_per_day=5, fixed_costs_monthly_usd=0.0,
+        training_examples=None, task_stable=True, domain_stable=True, adopted_quarter="2025Q1",
+        thresholds={}, scorer={"kind": "exact"},
+    )  # fmt: skip
+    base.update(kw)
+    return Workload(**base)
+
+
+@pytest.mark.parametrize(
+    ("workload", "candidates", "field"),
+    [
+        (_workload(thresholds={"max_error_rate": 1.0}), {}, "thresholds.max_error_rate"),
+        (_workload(thresholds={"significance_alpha": 1.0}), {}, "thresholds.significance_alpha"),
+        (_workload(adopted_quarter="2025Q9"), {}, "adopted"),
+        (_workload(scorer={"kind": "regex", "pattern": "("}), {}, "eval_set.scorer"),
+        (
+            _workload(scorer={"kind": "python", "callable": "m:f", "options": {"x": 1}}),
+            {},
+            "eval_set.scorer",
+        ),
+        (_workload(), {"buy[1]": _candidate(limits={"bogus": 1})}, "buy[1]"),
+        (
+            _workload(),
+            {"fine_tune": _candidate(runner=Runner.VLLM, serving={"batch_size": 0})},
+            "fine_tune.serving",
+        ),
+    ],
+)
+def test_check_declaration_names_the_field_as_written_in_the_file(
+    workload: Workload, candidates: dict[str, Candidate], field: str
+) -> None:
+    problem = mapping.check_declaration(workload, candidates)
+    assert problem is not None and problem.field == field, problem
+
+
+def test_check_declaration_passes_a_sound_workload_without_credentials_or_imports() -> None:
+    judge = {"kind": "llm_judge", "route": "openai/judge", "rubric": "r", "api_key_env": "NOPE"}
+    scorer_ok = mapping.check_declaration(_workload(scorer=judge), {"fine_tune": _candidate()})
+    python = {"kind": "python", "callable": "not_installed.module:score", "options": {}}
+    assert scorer_ok is None
+    assert mapping.check_declaration(_workload(scorer=python), {}) is None
