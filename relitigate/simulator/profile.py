@@ -28,7 +28,6 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -123,7 +122,11 @@ class Profile(BaseModel):
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a YAML or JSON profile file."""
-    text = Path(path).read_text(encoding="utf-8")
-    data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-    return Profile.model_validate(data)
+    """Read a YAML or JSON profile file (YAML under the workloads file's limits: at most
+    1 MiB, no alias bombs; errors name the file and line)."""
+    if str(path).endswith(".json"):
+        return Profile.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    from registry.errors import InputError
+    from registry.yaml_lines import read_yaml_file
+
+    return Profile.model_validate(read_yaml_file(path, error=InputError)[0])
