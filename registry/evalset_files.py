@@ -40,6 +40,9 @@ ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
 MAX_KEY_LENGTH = 500
 MAX_PATH_LENGTH = 1000
 """The registry keeps the source path of a version in 1,000 characters."""
+MAX_JSON_DEPTH = 64
+"""Nesting of a target, a metadata value or a JSON cell."""
+"""The registry keeps the source path of a version in 1,000 characters."""
 _SUFFIXES: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -155,13 +158,16 @@ def _check_messages(value: list[Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _check_json_value(value: Any, name: str) -> Any:
+def _check_json_value(value: Any, name: str, depth: int = 0) -> Any:
+    if depth >= MAX_JSON_DEPTH:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise _ItemProblem(shown, f"nested deeper than {MAX_JSON_DEPTH} levels (the limit)")
     if isinstance(value, float) and not math.isfinite(value):
         raise _ItemProblem(name, f"{value!r} is not a JSON number")
     if isinstance(value, Mapping):
-        return {str(k): _check_json_value(v, f"{name}.{k}") for k, v in value.items()}
+        return {str(k): _check_json_value(v, f"{name}.{k}", depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_check_json_value(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        return [_check_json_value(v, f"{name}[{i}]", depth + 1) for i, v in enumerate(value)]
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise _ItemProblem(name, f"unsupported value of type {type(value).__name__}")
@@ -211,7 +217,10 @@ def _strict_json(text: str) -> Any:
     def reject(constant: str) -> Any:
         raise ValueError(f"{constant} is not valid JSON")
 
-    return json.loads(text, parse_constant=reject)
+    try:
+        return json.loads(text, parse_constant=reject)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels (the limit)") from None
 
 
 # -- readers: yield (location, record) ----------------------------------------------------

@@ -138,6 +138,21 @@ def test_line_cap_names_the_line(fmt: str, tmp_path: Path) -> None:
     assert f"line longer than {longest - 1:,} bytes (the limit" in str(caught.value)
 
 
+@pytest.mark.parametrize(("depth", "field"), [(64, None), (65, "target"), (5000, None)])
+def test_deep_json_is_refused_with_its_line(tmp_path: Path, depth: int, field: str | None) -> None:
+    target = "[" * depth + "]" * depth
+    path = tmp_path / "s.jsonl"
+    path.write_text(f'{{"id": 1, "input": "a", "target": "t"}}\n{{"id": 2, "input": "a", '
+                    f'"target": {target}}}\n', encoding="utf-8")  # fmt: skip
+    if depth == 64:
+        assert len(read_eval_set(path).items) == 2
+        return
+    with pytest.raises(EvalSetError, match="nested deeper than 64 levels") as caught:
+        read_eval_set(path)
+    assert caught.value.line == 2
+    assert (caught.value.field or "").startswith(field or "") and len(str(caught.value)) < 300
+
+
 def test_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + _jsonl(path, ROWS[:1]).read_bytes())
