@@ -8,8 +8,11 @@ its own short transaction; it is what ``tasks.notify.delivery.deliver`` is given
 States of a notice (``status``)::
 
     pending ──claim──▶ sending ──▶ sent          Slack answered ok (``sent_at``)
-       ▲                  │  └───▶ failed        permanent error, with the reason
-       └──── release ─────┘                      transient error: attempts + 1
+     ▲ ▲                  │  └───▶ failed        permanent error, with the reason
+     │ └──── release ─────┘          │           transient error: attempts + 1; a refused
+     │                               │           token: the attempt is not counted
+     └──────── requeue ──────────────┘           a person fixed the destination
+                                                 (``relitigate notices retry``)
 
 A claim is one conditional UPDATE ``pending -> sending`` that sets ``claimed_at``: of two
 deliverers exactly one wins. ``claimed_at`` is the claim's fencing token: every change after
@@ -26,11 +29,12 @@ channel's history for the notice before posting again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.models import (
@@ -348,17 +352,114 @@ def keep_pending(
     return _rowcount(result) == 1
 
 
+def release_claim(
+    session: Session, notice_id: int, *, claim: datetime, error: str, keep_channel: bool
+) -> bool:
+    """Give a claim back without counting the attempt: Slack refused the token, which is
+    not the notice's fault. The notice is pending again, as it was before the claim.
+
+    Args:
+        error: Why (the credential error's one line), kept as ``last_error``.
+        keep_channel: An earlier attempt that may have reached Slack is still unchecked:
+            keep ``channel_id`` so the next delivery looks there first. Otherwise it is
+            cleared (Slack refused this attempt's calls, so it posted nothing).
+
+    Returns:
+        False if the claim was lost.
+    """
+    values: dict[str, Any] = {
+        "status": NoticeStatus.PENDING,
+        "claimed_at": None,
+        "last_error": error,
+        "attempts": Notice.attempts - 1,  # the claim counted it
+    }
+    if not keep_channel:
+        values["channel_id"] = None
+    result = session.execute(
+        update(Notice)
+        .where(_fenced(notice_id, claim))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+@dataclass(frozen=True)
+class Requeued:
+    """What :func:`requeue_failed` did.
+
+    Attributes:
+        requeued: Notices put back to pending, in id order.
+        not_failed: Notices named that were not failed (``id -> state``); left as they are.
+        unknown: Ids named that no notice has; nothing was changed when there are any.
+    """
+
+    requeued: tuple[int, ...]
+    not_failed: dict[int, NoticeState]
+    unknown: tuple[int, ...]
+
+
+def requeue_failed(session: Session, notice_ids: Sequence[int] | None = None) -> Requeued:
+    """Put failed notices back to pending, so the next delivery sends them.
+
+    A person does this after fixing what the failure's reason names (the channel, the
+    owner). The notice is sent as new: its recorded channel is cleared, so delivery resolves
+    the destination again and does not look for an earlier attempt (a failed attempt posted
+    nothing, and a notice failed because its history could not be checked is retried only
+    after someone looked, as its reason asks). ``last_error`` stays until it is sent.
+
+    Args:
+        notice_ids: The notices to re-queue; None for every failed notice.
+
+    Returns:
+        What was re-queued. With unknown ids nothing is changed.
+    """
+    wanted = None if notice_ids is None else sorted(set(notice_ids))
+    query = select(Notice.id, Notice.status)
+    if wanted is not None:
+        query = query.where(Notice.id.in_(wanted))
+    else:
+        query = query.where(Notice.status == NoticeStatus.FAILED)
+    states = {row.id: _STATES[NoticeStatus(row.status)] for row in session.execute(query)}
+    unknown = tuple(i for i in (wanted or ()) if i not in states)
+    not_failed: dict[int, NoticeState] = {i: st for i, st in states.items() if st != "failed"}
+    failed = [i for i, state in states.items() if state == "failed"]
+    if unknown or not failed:
+        return Requeued((), not_failed, unknown)
+    result = session.execute(
+        update(Notice)
+        .where(Notice.id.in_(failed), Notice.status == NoticeStatus.FAILED)
+        .values(status=NoticeStatus.PENDING, claimed_at=None, channel_id=None)
+        .returning(Notice.id)
+        .execution_options(synchronize_session=False)
+    )
+    return Requeued(tuple(sorted(result.scalars().all())), not_failed, ())
+
+
 def first_thread_ts(
-    session: Session, workload_id: int, *, channel_id: str | None = None
+    session: Session,
+    workload_id: int,
+    *,
+    channel_id: str | None = None,
+    quarter: str | None = None,
 ) -> str | None:
-    """The thread root of the first notice sent for ``workload_id`` (in ``channel_id``)."""
-    query = select(func.coalesce(Notice.thread_ts, Notice.ts)).where(
+    """The thread a notice of ``workload_id`` replies in: the first top-level notice sent
+    for it (in ``channel_id``), for ``quarter`` or an earlier one.
+
+    A notice never replies in a newer quarter's thread: an older notice retried after a
+    newer one went out finds no root and is posted top-level. Quarters are ``YYYYQn``, which
+    sort as text.
+    """
+    query = select(Notice.ts).where(
         Notice.workload_id == workload_id,
         Notice.status == NoticeStatus.SENT,
         Notice.ts.is_not(None),
+        Notice.thread_ts.is_(None),
     )
     if channel_id is not None:
         query = query.where(Notice.channel_id == channel_id)
+    if quarter is not None:
+        query = query.where(Notice.quarter <= quarter)
     return session.scalars(query.order_by(Notice.sent_at, Notice.id).limit(1)).first()
 
 

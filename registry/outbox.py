@@ -3,7 +3,7 @@
 Delivery needs each change committed on its own (a claim must be visible to other
 deliverers before the message goes out), so :class:`NoticeOutbox` wraps each function of
 :mod:`registry.notices` in one ``factory.begin()`` block. It satisfies the ``Outbox``
-protocol of :mod:`tasks.notify.delivery`.
+protocol of :mod:`tasks.notify.ports`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from registry.notices import (
     mark_failed,
     mark_sent,
     record_channel,
+    release_claim,
 )
 
 
@@ -108,10 +109,17 @@ class NoticeOutbox:
                 session, notice_id, claim=claim, error=error, maybe_delivered=maybe_delivered
             )
 
-    def thread_ts(self, workload_id: int, *, channel_id: str) -> str | None:
+    def release(self, notice_id: int, *, claim: datetime, error: str, keep_channel: bool) -> bool:
+        """See :func:`release_claim`."""
+        with self._factory.begin() as session:
+            return release_claim(
+                session, notice_id, claim=claim, error=error, keep_channel=keep_channel
+            )
+
+    def thread_ts(self, workload_id: int, *, channel_id: str, quarter: str) -> str | None:
         """See :func:`first_thread_ts`."""
         with self._factory.begin() as session:
-            return first_thread_ts(session, workload_id, channel_id=channel_id)
+            return first_thread_ts(session, workload_id, channel_id=channel_id, quarter=quarter)
 
     def cached_user_id(self, email: str) -> str | None:
         """See :func:`cached_user_id`."""

@@ -2,19 +2,29 @@
 
 Thin: delivery rules live in :mod:`tasks.notify.delivery`, the digest's content in
 :mod:`tasks.notify.digest` and :mod:`tasks.notify.message`. Without a token nothing is sent:
-the task says so once and the notices stay pending for the next delivery. Without a platform
+the task says so once and the notices stay pending for the next delivery. When Slack refuses
+the token, the pass stops, every notice stays pending, and the task logs one line saying
+which setting to fix (it does not fail: the quarter's decisions stand). Without a platform
 channel (``RELITIGATE_SLACK_PLATFORM_CHANNEL``) no digest is enqueued.
+
+The token is read from a Prefect Secret block with ``await Secret.aload`` on the flow's
+event loop (Prefect 3's ``load`` returns a coroutine there), then handed to delivery, which
+runs in a worker thread.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 from prefect import get_run_logger, task
 
 from tasks.runtime import registry_sessions, settings
+
+if TYPE_CHECKING:
+    from tasks.notify.token import SlackToken
 
 
 @dataclass(frozen=True)
@@ -110,29 +120,49 @@ def _flow_run_url() -> str | None:
 async def deliver_notices_task(
     secret_block: str | None = None, database_url: str | None = None
 ) -> dict[str, int]:
-    """Deliver pending notices; returns counts by outcome (``sent``, ``failed``, ...)."""
+    """Deliver pending notices; returns counts by outcome (``sent``, ``failed``, ``pending``,
+    ``skipped``; ``no_token`` or ``stopped`` is 1 when nothing could be sent)."""
+    from tasks.notify.token import aload_token
+
     logger = get_run_logger()
-    counts = await anyio.to_thread.run_sync(deliver_pending, secret_block, database_url)
+    token = await aload_token(token=settings().slack_token, secret_block=secret_block)
+    counts, stopped = await anyio.to_thread.run_sync(
+        functools.partial(deliver_with, token, database_url)
+    )
     if counts.get("no_token"):
         logger.info("no Slack token configured: notices stay pending in the outbox")
+    elif stopped:
+        logger.error("notice delivery stopped: %s", stopped)
     else:
         logger.info("notice delivery: %s", counts)
     return counts
 
 
 def deliver_pending(secret_block: str | None, database_url: str | None) -> dict[str, int]:
-    """Deliver pending notices outside Prefect; counts by outcome."""
-    from registry.outbox import NoticeOutbox
-    from tasks.notify.delivery import deliver, load_token
+    """Deliver pending notices outside Prefect (synchronous); counts by outcome."""
+    from tasks.notify.token import load_token
 
-    config = settings()
-    token = load_token(token=config.slack_token, secret_block=secret_block)
+    token = load_token(token=settings().slack_token, secret_block=secret_block)
+    counts, _ = deliver_with(token, database_url)
+    return counts
+
+
+def deliver_with(
+    token: SlackToken | None, database_url: str | None
+) -> tuple[dict[str, int], str | None]:
+    """Deliver with ``token``: counts by outcome, and why the pass stopped (or None)."""
+    from registry.outbox import NoticeOutbox
+    from tasks.notify.delivery import deliver
+
     if token is None:
-        return {"sent": 0, "failed": 0, "pending": 0, "skipped": 0, "no_token": 1}
+        return {"sent": 0, "failed": 0, "pending": 0, "skipped": 0, "no_token": 1}, None
     from tasks.notify.slack import SlackClient
 
     report = deliver(
         NoticeOutbox(registry_sessions(database_url)),
-        SlackClient(token, base_url=config.slack_base_url),
+        SlackClient(token.value, base_url=settings().slack_base_url, token_setting=token.setting),
     )
-    return {k: report.count(k) for k in ("sent", "failed", "pending", "skipped")}
+    counts = {k: report.count(k) for k in ("sent", "failed", "pending", "skipped")}
+    if report.stopped:
+        counts["stopped"] = 1
+    return counts, report.stopped

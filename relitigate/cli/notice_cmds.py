@@ -1,4 +1,5 @@
-"""``relitigate notices``: list the Slack outbox, preview a notice, deliver pending ones.
+"""``relitigate notices``: list the Slack outbox, preview a notice, deliver pending ones,
+re-queue failed ones.
 
 slack_sdk and SQLAlchemy are imported inside the command bodies; litellm and Prefect never
 are (a Prefect Secret block is loaded only when one is configured and no token is set).
@@ -7,7 +8,7 @@ are (a Prefect Secret block is loaded only when one is configured and no token i
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``notices`` (list, ``--preview``) and ``notices deliver`` to ``app``."""
+    """Attach ``notices`` (list, ``--preview``), ``notices deliver`` and ``notices retry``."""
     notices_app = typer.Typer(
-        help="The Slack outbox: list, preview and deliver re-litigation notices.",
+        help="The Slack outbox: list, preview, deliver and retry re-litigation notices.",
         no_args_is_help=False,
     )
 
@@ -67,9 +68,19 @@ def register(app: typer.Typer) -> None:
     def deliver_cmd(
         limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most N."),
     ) -> None:
-        """Send pending notices to Slack, each exactly once."""
+        """Send pending notices to Slack, each exactly once.
+
+        Exit codes: 0 every due notice was sent, or none was due (without a Slack token
+        nothing is sent and the notices stay pending, also 0); 1 a notice failed (see
+        `relitigate notices --failed`, fix what its reason says, then `relitigate notices
+        retry`), or stayed pending because Slack could not be reached (deliver again later);
+        2 Slack refused the token or it lacks a scope: nothing more was sent, every notice
+        stays pending, and the last line says which setting to fix.
+        """
         from relitigate.settings import load_settings
-        from tasks.notify.delivery import deliver, load_token
+        from tasks.notify.delivery import deliver
+        from tasks.notify.errors import DeliveryStoppedError
+        from tasks.notify.token import load_token
 
         settings = load_settings()
         factory = _factory(settings)
@@ -90,31 +101,63 @@ def register(app: typer.Typer) -> None:
         from registry.outbox import NoticeOutbox
         from tasks.notify.slack import SlackClient
 
-        slack = SlackClient(token, base_url=settings.slack_base_url)
+        slack = SlackClient(
+            token.value, base_url=settings.slack_base_url, token_setting=token.setting
+        )
         report = deliver(NoticeOutbox(factory), slack, limit=limit)
         for o in report.outcomes:
+            if report.stopped and o.detail == report.stopped:
+                continue  # said once, below
             where = f" -> {o.channel_id} {o.ts}" if o.result == "sent" else ""
             typer.echo(f"notice {o.notice_id}: {o.result}{where}  {o.detail}".rstrip())
         typer.echo(f"delivery done: {report.summary()}")
+        if report.stopped:
+            raise DeliveryStoppedError(report.stopped)
+        if report.count("failed") or report.count("pending"):
+            raise typer.Exit(code=1)
+
+    @notices_app.command("retry")
+    def retry_cmd(
+        ids: Annotated[
+            list[int] | None,
+            typer.Argument(metavar="[ID]...", help="Notices to put back to pending."),
+        ] = None,
+        failed: bool = typer.Option(False, "--failed", help="Every failed notice."),
+    ) -> None:
+        """Put failed notices back to pending; `relitigate notices deliver` then sends them.
+
+        Fix what each failure's reason names first (the channel, the owner). A notice that
+        is not failed is left as it is. An unknown id changes nothing and exits 2.
+        """
+        from registry.notices import requeue_failed
+        from tasks.notify.errors import NoticeNotFoundError
+
+        if failed == bool(ids):
+            raise typer.BadParameter("name notice IDs or use --failed (one of them)")
+        factory = _factory()
+        with factory.begin() as session:
+            done = requeue_failed(session, None if failed else ids)
+            if done.unknown:
+                raise NoticeNotFoundError(", ".join(str(i) for i in done.unknown))
+        for notice_id, state in sorted(done.not_failed.items()):
+            typer.echo(f"notice {notice_id} is {state}, not failed: left as it is")
+        listed = f": {', '.join(str(i) for i in done.requeued)}" if done.requeued else ""
+        typer.echo(
+            f"re-queued {len(done.requeued)} notice(s){listed}; "
+            "send them with `relitigate notices deliver`"
+        )
 
     app.add_typer(notices_app, name="notices")
 
 
 def _factory(settings: Settings | None = None) -> sessionmaker[Session]:
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
-    from registry.db import make_engine, session_factory
+    """The registry, checked: reachable, initialised and at this code's schema (else one
+    DatabaseError line saying to run `relitigate init`)."""
+    from registry.db import open_registry
     from relitigate.settings import load_settings
-    from tasks.notify.errors import NoticeError
 
     settings = settings or load_settings()
-    url = settings.resolved_database_url()
-    engine = make_engine(url)
-    if not inspect(engine).has_table("notices"):
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise NoticeError(f"the registry at {shown} has no notices table: run `relitigate init`")
-    return session_factory(engine)
+    return open_registry(settings.resolved_database_url())
 
 
 def _preview(factory: sessionmaker[Session], notice_id: int, *, as_json: bool) -> None:

@@ -20,29 +20,43 @@ Exactly once, step by step (``deliver_one``):
    ``users.lookupByEmail`` (cached in ``slack_identities``), as a direct message; else the
    workload's channel. Platform notices (``inconclusive``, digests) go to their fixed
    destination. A ``#name`` becomes its channel id through ``conversations.list`` (needs
-   ``channels:read``/``groups:read``; without them the name is used as is). Later notices
-   for a workload reply in the thread of its first sent notice in the same channel.
+   ``channels:read``/``groups:read``; without them the name is used as is). See
+   :mod:`tasks.notify.destination`. Later notices for a workload reply in the thread of its
+   first notice sent to the same channel for the same or an earlier quarter; a notice never
+   replies in a newer quarter's thread (an older notice retried late posts top-level).
 4. **Record the channel, then post**. ``chat.postMessage`` retries only what cannot have
    posted (429 with ``Retry-After``, refused connections). Then: ok -> sent
    (``channel_id``, ``ts``, ``sent_at``); permanent error -> failed with the reason;
    transient -> the claim is released back to pending (``attempts`` counts claims), keeping
    the channel when the attempt may have landed, so step 2 runs next time.
 
-This module never imports the registry or slack_sdk: it is given an :class:`Outbox` (the
-registry's ``NoticeOutbox``) and a :class:`Slack` (``tasks.notify.slack.SlackClient``).
+Credentials are never a notice's fault. When Slack refuses the token (``invalid_auth``,
+``token_revoked``, ``missing_scope`` on a call a notice needs...), :func:`deliver_one`
+releases its claim (the attempt is not counted) and re-raises; :func:`deliver` stops the
+pass at once, tries no other notice, and reports every one of them still pending, with one
+line that says which setting to fix. Fixing the token and delivering again sends each once.
+
+This module never imports the registry or slack_sdk: it is given an
+:class:`~tasks.notify.ports.Outbox` (the registry's ``NoticeOutbox``) and a
+:class:`~tasks.notify.ports.Slack` (``tasks.notify.slack.SlackClient``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Literal
 
-from pydantic import SecretStr
-
-from tasks.notify.errors import NoticeError, SlackError, SlackPermanentError
+from tasks.notify.destination import resolve
+from tasks.notify.errors import (
+    NoticeError,
+    SlackCredentialError,
+    SlackError,
+    SlackPermanentError,
+)
+from tasks.notify.ports import DeliverableNotice, Outbox, PostedMessage, Slack
 
 logger = logging.getLogger(__name__)
 
@@ -51,101 +65,7 @@ DEFAULT_STALE_AFTER = timedelta(minutes=10)
 
 _THREAD_GONE = frozenset({"thread_not_found", "invalid_thread_ts", "message_not_found"})
 
-
-@dataclass(frozen=True)
-class PostedMessage:
-    """Where a message landed: the channel id (``C...``/``D...``) and its ``ts``."""
-
-    channel_id: str
-    ts: str
-
-
-class DeliverableNotice(Protocol):
-    """What delivery reads from an outbox notice (``registry.notices.OutboxNotice``)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def workload_id(self) -> int | None: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def destination(self) -> str | None: ...
-    @property
-    def payload(self) -> dict[str, Any]: ...
-    @property
-    def channel_id(self) -> str | None: ...
-    @property
-    def claimed_at(self) -> datetime | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def owner_slack_user(self) -> str | None: ...
-    @property
-    def owner_email(self) -> str | None: ...
-    @property
-    def slack_channel(self) -> str | None: ...
-    @property
-    def needs_check(self) -> bool: ...
-
-
-class Outbox(Protocol):
-    """The outbox's state changes, each committed on its own (``registry.outbox.NoticeOutbox``)."""
-
-    def deliverable(
-        self, *, now: datetime, stale_after: timedelta
-    ) -> Sequence[DeliverableNotice]: ...
-    def claim(
-        self,
-        notice_id: int,
-        *,
-        seen_claim: datetime | None,
-        now: datetime,
-        stale_after: timedelta = ...,
-    ) -> DeliverableNotice | None: ...
-    def record_channel(self, notice_id: int, *, claim: datetime, channel_id: str) -> bool: ...
-    def mark_sent(
-        self,
-        notice_id: int,
-        *,
-        claim: datetime,
-        channel_id: str,
-        ts: str,
-        thread_ts: str | None,
-        now: datetime,
-    ) -> bool: ...
-    def mark_failed(self, notice_id: int, *, claim: datetime, reason: str) -> bool: ...
-    def keep_pending(
-        self, notice_id: int, *, claim: datetime, error: str, maybe_delivered: bool
-    ) -> bool: ...
-    def thread_ts(self, workload_id: int, *, channel_id: str) -> str | None: ...
-    def cached_user_id(self, email: str) -> str | None: ...
-    def cache_user_id(self, email: str, user_id: str, *, now: datetime) -> None: ...
-
-
-class Slack(Protocol):
-    """The Slack calls delivery makes (``tasks.notify.slack.SlackClient``)."""
-
-    def lookup_user_id(self, email: str) -> str: ...
-    def open_dm(self, user_id: str) -> str: ...
-    def channel_id(self, name: str) -> str | None: ...
-    def post_message(
-        self,
-        channel: str,
-        *,
-        text: str,
-        blocks: list[dict[str, Any]] | None = None,
-        thread_ts: str | None = None,
-        notice_ref: str | None = None,
-    ) -> PostedMessage: ...
-    def find_notice(
-        self,
-        channel: str,
-        *,
-        notice_ref: str,
-        oldest: datetime | None = None,
-        thread_ts: str | None = None,
-    ) -> PostedMessage | None: ...
+NOT_TRIED = "not tried: delivery stopped"
 
 
 Result = Literal["sent", "failed", "pending", "skipped"]
@@ -173,9 +93,16 @@ class Outcome:
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """One delivery's outcomes."""
+    """One delivery's outcomes.
+
+    Attributes:
+        outcomes: One per notice that was due, in order.
+        stopped: Why the pass stopped early (Slack refused the token), as one line that
+            says what to fix; None when every due notice was tried.
+    """
 
     outcomes: tuple[Outcome, ...]
+    stopped: str | None = None
 
     def count(self, result: Result) -> int:
         """How many notices ended with ``result``."""
@@ -202,31 +129,6 @@ def notice_ref(notice: DeliverableNotice) -> str:
     return f"{notice.id}-{int(notice.created_at.timestamp() * 1_000_000)}"
 
 
-def load_token(*, token: SecretStr | None, secret_block: str | None = None) -> SecretStr | None:
-    """The Slack token: from settings, else from a Prefect Secret block, else None.
-
-    Prefect is imported only when a block name is given and no token is set.
-
-    Raises:
-        NoticeError: The block could not be loaded (the message names the block only).
-    """
-    if token is not None and token.get_secret_value():
-        return token
-    if not secret_block:
-        return None
-    try:
-        from prefect.blocks.system import Secret
-
-        value = Secret.load(secret_block).get()  # type: ignore[union-attr]
-    except Exception as exc:
-        raise NoticeError(
-            f"could not load the Slack token from Prefect Secret block {secret_block!r} "
-            f"({type(exc).__name__}); create it with `prefect block create secret` or set "
-            "RELITIGATE_SLACK_TOKEN"
-        ) from None
-    return SecretStr(str(value)) if value else None
-
-
 def deliver(
     outbox: Outbox,
     slack: Slack,
@@ -245,15 +147,22 @@ def deliver(
         limit: Send at most this many.
 
     Returns:
-        What happened to each notice.
+        What happened to each notice. When Slack refuses the token the pass stops there:
+        that notice and every later one are ``pending``, and ``stopped`` says what to fix.
     """
     notices = outbox.deliverable(now=now(), stale_after=stale_after)
     if limit is not None:
         notices = notices[:limit]
-    outcomes = tuple(
-        deliver_one(outbox, slack, n, now=now, stale_after=stale_after) for n in notices
-    )
-    report = DeliveryReport(outcomes)
+    outcomes: list[Outcome] = []
+    for i, notice in enumerate(notices):
+        try:
+            outcomes.append(deliver_one(outbox, slack, notice, now=now, stale_after=stale_after))
+        except SlackCredentialError as exc:
+            outcomes.append(Outcome(notice.id, "pending", str(exc)))
+            outcomes.extend(Outcome(n.id, "pending", NOT_TRIED) for n in notices[i + 1 :])
+            logger.error("notice delivery stopped: %s", exc)
+            return DeliveryReport(tuple(outcomes), stopped=str(exc))
+    report = DeliveryReport(tuple(outcomes))
     logger.info("notice delivery: %s", report.summary())
     return report
 
@@ -270,6 +179,10 @@ def deliver_one(
 
     A ``sending`` notice (``claimed_at`` set) is taken over only if its claim is older than
     ``stale_after`` and still the one this deliverer saw.
+
+    Raises:
+        SlackCredentialError: Slack refused the token. The claim was released first: the
+            notice is pending again, its attempt not counted.
     """
     claimed = outbox.claim(
         notice.id, seen_claim=notice.claimed_at, now=now(), stale_after=stale_after
@@ -279,24 +192,46 @@ def deliver_one(
     # From here on, the row as the claim found it: another deliverer may have tried since
     # this one listed it, and left a channel to check.
     notice, claim = claimed, claimed.claimed_at
-    ref = notice_ref(notice)
 
     if notice.needs_check and notice.channel_id:
-        checked = _check(outbox, slack, notice, claim=claim, ref=ref, now=now)
+        try:
+            checked = _check(outbox, slack, notice, claim=claim, ref=notice_ref(notice), now=now)
+        except SlackCredentialError as exc:
+            # the earlier attempt is still unchecked: keep its channel for the next pass
+            outbox.release(notice.id, claim=claim, error=str(exc), keep_channel=True)
+            raise
         if checked is not None:
             return checked
-
     try:
-        channel = _resolve(outbox, slack, notice, now=now)
+        return _send(outbox, slack, notice, claim=claim, now=now)
+    except SlackCredentialError as exc:
+        # Slack refused the call, so this attempt posted nothing; any earlier attempt's
+        # channel was checked above
+        outbox.release(notice.id, claim=claim, error=str(exc), keep_channel=False)
+        raise
+
+
+def _send(
+    outbox: Outbox,
+    slack: Slack,
+    notice: DeliverableNotice,
+    *,
+    claim: datetime,
+    now: Callable[[], datetime],
+) -> Outcome:
+    """Resolve, post and record a claimed notice whose earlier attempts are settled."""
+    ref = notice_ref(notice)
+    try:
+        channel = resolve(outbox, slack, notice, now=now)
+    except SlackCredentialError:
+        raise
     except SlackError as exc:
         return _record_error(outbox, notice.id, claim, exc, stage="resolving the destination")
     except NoticeError as exc:
         outbox.mark_failed(notice.id, claim=claim, reason=str(exc))
         return _log(Outcome(notice.id, "failed", str(exc)))
 
-    thread_ts = None
-    if notice.workload_id is not None and notice.kind != "digest":
-        thread_ts = outbox.thread_ts(notice.workload_id, channel_id=channel)
+    thread_ts = _thread(outbox, notice, channel)
     if not outbox.record_channel(notice.id, claim=claim, channel_id=channel):
         return Outcome(notice.id, "skipped", "claim taken over by another deliverer")
 
@@ -312,6 +247,8 @@ def deliver_one(
                 raise
             thread_ts = None
             posted = slack.post_message(channel, text=text, blocks=blocks, notice_ref=ref)
+    except SlackCredentialError:
+        raise
     except SlackError as exc:
         return _record_error(outbox, notice.id, claim, exc, stage="posting")
     _record_sent(outbox, notice.id, claim, posted, thread_ts=thread_ts, now=now)
@@ -327,22 +264,29 @@ def _check(
     ref: str,
     now: Callable[[], datetime],
 ) -> Outcome | None:
-    """Did an earlier attempt land? An outcome if this settles the notice, else None."""
+    """Did an earlier attempt land? An outcome if this settles the notice, else None.
+
+    Raises:
+        SlackCredentialError: Slack refused the token (the caller releases the claim).
+    """
     channel = str(notice.channel_id)
-    thread_ts = None
-    if notice.workload_id is not None and notice.kind != "digest":
-        thread_ts = outbox.thread_ts(notice.workload_id, channel_id=channel)
+    thread_ts = _thread(outbox, notice, channel)
     try:
         found = slack.find_notice(channel, notice_ref=ref, oldest=notice.created_at)
+        found_in = None
         if found is None and thread_ts is not None:
             found = slack.find_notice(
                 channel, notice_ref=ref, oldest=notice.created_at, thread_ts=thread_ts
             )
+            found_in = thread_ts
+    except SlackCredentialError:
+        raise
     except SlackPermanentError as exc:
         reason = (
             f"an earlier attempt may have posted this notice to {channel}, and its history "
-            f"could not be checked ({exc.code}); look in {channel} and re-enqueue it if it is "
-            "missing (add the channels:history / im:history scopes to avoid this)"
+            f"could not be checked ({exc.code}); look in {channel} and, if it is missing, "
+            f"run `relitigate notices retry {notice.id}` (add the channels:history / "
+            "im:history scopes to avoid this)"
         )
         outbox.mark_failed(notice.id, claim=claim, reason=reason)
         return _log(Outcome(notice.id, "failed", reason))
@@ -351,10 +295,18 @@ def _check(
         return _log(Outcome(notice.id, "pending", f"checking {channel}: {exc}"))
     if found is None:
         return None
-    _record_sent(outbox, notice.id, claim, found, thread_ts=None, now=now)
+    _record_sent(outbox, notice.id, claim, found, thread_ts=found_in, now=now)
     return _log(
         Outcome(notice.id, "sent", "already in Slack (found by its metadata)", channel, found.ts)
     )
+
+
+def _thread(outbox: Outbox, notice: DeliverableNotice, channel: str) -> str | None:
+    """The thread this notice replies in: its workload's, in ``channel``, rooted at a notice
+    of the same or an earlier quarter; None (top-level) for digests and otherwise."""
+    if notice.workload_id is None or notice.kind == "digest":
+        return None
+    return outbox.thread_ts(notice.workload_id, channel_id=channel, quarter=notice.quarter)
 
 
 def _record_sent(
@@ -400,66 +352,3 @@ def _log(outcome: Outcome) -> Outcome:
     level = logging.INFO if outcome.result == "sent" else logging.WARNING
     logger.log(level, "notice %s %s: %s", outcome.notice_id, outcome.result, outcome.detail)
     return outcome
-
-
-def _is_user_id(value: str) -> bool:
-    return len(value) > 1 and value[0] in "UW" and value[1:].isalnum() and value.isupper()
-
-
-def _resolve(
-    outbox: Outbox, slack: Slack, notice: DeliverableNotice, *, now: Callable[[], datetime]
-) -> str:
-    """The channel to post to (a DM channel id, a channel id or ``#name``)."""
-    if notice.destination:
-        dest = notice.destination.strip()
-        if _is_user_id(dest):
-            return slack.open_dm(dest)
-        if "@" in dest:
-            return slack.open_dm(_user_for_email(outbox, slack, dest, now=now))
-        return _channel(slack, dest)
-
-    last: SlackPermanentError | None = None
-    if notice.owner_slack_user:
-        try:
-            return slack.open_dm(notice.owner_slack_user)
-        except SlackPermanentError as exc:
-            last = exc
-    if notice.owner_email:
-        try:
-            return slack.open_dm(_user_for_email(outbox, slack, notice.owner_email, now=now))
-        except SlackPermanentError as exc:
-            last = exc
-    if notice.slack_channel:
-        if last is not None:
-            logger.warning(
-                "notice %s: owner unreachable by DM (%s); posting to %s",
-                notice.id,
-                last.code,
-                notice.slack_channel,
-            )
-        return _channel(slack, notice.slack_channel)
-    if last is not None:
-        raise last
-    raise NoticeError(
-        f"notice {notice.id} has no destination: set the workload's owner_slack_user, "
-        "owner_email or slack_channel and run `relitigate notices deliver` again"
-    )
-
-
-def _channel(slack: Slack, channel: str) -> str:
-    """A channel id as is; ``#name`` as its id where the bot can list it, else the name."""
-    channel = channel.strip()
-    if channel.startswith("#"):
-        return slack.channel_id(channel) or channel
-    return channel
-
-
-def _user_for_email(
-    outbox: Outbox, slack: Slack, email: str, *, now: Callable[[], datetime]
-) -> str:
-    cached = outbox.cached_user_id(email)
-    if cached:
-        return cached
-    user_id = slack.lookup_user_id(email)
-    outbox.cache_user_id(email, user_id, now=now())
-    return user_id

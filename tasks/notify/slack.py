@@ -12,19 +12,24 @@ dropped after the request went out may have posted the message, so it surfaces a
 with ``maybe_delivered=True``; the deliverer looks for the message in the channel's history
 (each notice carries its id in message metadata) before it ever posts again.
 
-The token lives in the ``WebClient`` only. slack_sdk redacts the Authorization header in its
-debug logs and sends the token in that header, never in a URL; our errors carry only the
-method and Slack's error code.
+Errors about the token itself (``invalid_auth``, ``token_revoked``, ``missing_scope`` on a call
+delivery needs...) become :class:`~tasks.notify.errors.SlackCredentialError`: delivery stops
+and every notice stays pending. ``missing_scope`` on the optional reads (channel lists,
+history) stays a per-notice :class:`~tasks.notify.errors.SlackPermanentError`.
+
+The token lives in the ``WebClient`` only, and is registered with :mod:`tasks.redaction`.
+slack_sdk sends it in the Authorization header, never in a URL. A server (or a proxy) may
+echo it in an error body: our errors carry only the method and Slack's error code, cut to
+the shape of a code and scrubbed, and are raised without the slack_sdk exception (whose text
+holds the whole body) as their cause; slack_sdk's own debug log of bodies is scrubbed too.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import datetime
 from http.client import RemoteDisconnected
 from typing import Any
-from urllib.error import URLError
 
 from pydantic import SecretStr
 from slack_sdk import WebClient
@@ -44,8 +49,10 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from tasks.notify.delivery import PostedMessage
-from tasks.notify.errors import SlackError, SlackPermanentError, SlackTransientError
+from tasks.notify.errors import DEFAULT_TOKEN_SETTING, SlackPermanentError
+from tasks.notify.failures import classify_api_error, classify_transport_error, refused
+from tasks.notify.ports import PostedMessage
+from tasks.redaction import ScrubFilter, register_secret
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +61,7 @@ NOTICE_EVENT_TYPE = "relitigate_notice"
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 
-_TRANSIENT_CODES = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
+_SCRUB = ScrubFilter()
 
 _METHODS = {
     "users.lookupByEmail": "users_lookupByEmail",
@@ -66,13 +71,6 @@ _METHODS = {
     "conversations.list": "conversations_list",
     "chat.postMessage": "chat_postMessage",
 }
-
-
-def _refused(error: BaseException | None) -> bool:
-    """True when the connection was refused: the request never left this machine."""
-    if isinstance(error, URLError):
-        error = error.reason if isinstance(error.reason, BaseException) else None
-    return isinstance(error, ConnectionRefusedError)
 
 
 class _RefusedConnectionRetryHandler(RetryHandler):
@@ -86,7 +84,7 @@ class _RefusedConnectionRetryHandler(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return response is None and _refused(error)
+        return response is None and refused(error)
 
 
 class SlackClient:
@@ -99,6 +97,8 @@ class SlackClient:
         retry_interval: Fixed seconds between connection/5xx retries; None for exponential
             backoff with jitter (rate limits always wait ``Retry-After``).
         timeout: Seconds per HTTP request.
+        token_setting: Where the token came from, named in credential errors (never the
+            value): ``RELITIGATE_SLACK_TOKEN`` or the Secret block's name.
     """
 
     def __init__(
@@ -109,13 +109,18 @@ class SlackClient:
         max_retries: int = 2,
         retry_interval: float | None = None,
         timeout: int = 15,
+        token_setting: str = DEFAULT_TOKEN_SETTING,
     ) -> None:
+        register_secret(token)
+        self._token_setting = token_setting
         interval: RetryIntervalCalculator = (
             BackoffRetryIntervalCalculator()
             if retry_interval is None
             else FixedValueRetryIntervalCalculator(retry_interval)
         )
         sdk_logger = logging.getLogger("tasks.notify.slack_sdk")
+        if _SCRUB not in sdk_logger.filters:  # it logs response bodies at debug level
+            sdk_logger.addFilter(_SCRUB)
         self._reads = WebClient(
             token=token.get_secret_value(),
             base_url=base_url,
@@ -183,7 +188,7 @@ class SlackClient:
                     limit=1000,
                     cursor=cursor,
                 )
-            except SlackPermanentError as exc:  # e.g. missing_scope (channels:read)
+            except SlackPermanentError as exc:  # missing_scope (channels:read) is optional
                 logger.warning("cannot list channels to resolve #%s (%s)", wanted, exc.code)
                 return None
             for channel in data.get("channels", []):
@@ -278,37 +283,22 @@ class SlackClient:
         client = self._writes if write else self._reads
         args = {k: v for k, v in args.items() if v is not None}
         call = getattr(client, _METHODS[method])
+        # ``from None``: slack_sdk's exception text holds the response body, which a server
+        # or a proxy may have filled with the token; ours holds the code only.
         try:
             response = call(**args)
         except SlackApiError as exc:
-            raise classify_api_error(method, exc, write=write) from exc
+            body = exc.response.data
+            error = classify_api_error(
+                method,
+                status=int(getattr(exc.response, "status_code", 0) or 0),
+                data=body if isinstance(body, dict) else {},
+                write=write,
+                token_setting=self._token_setting,
+            )
         except (SlackRequestError, OSError, RemoteDisconnected) as exc:
-            raise classify_transport_error(method, exc, write=write) from exc
-        data = response.data
-        return data if isinstance(data, dict) else {}
-
-
-def classify_api_error(method: str, exc: SlackApiError, *, write: bool) -> SlackError:
-    """Sort a Slack API error into transient or permanent."""
-    status = int(getattr(exc.response, "status_code", 0) or 0)
-    data = exc.response.data if isinstance(exc.response.data, dict) else {}
-    code = str(data.get("error") or (f"http_{status}" if status else "unknown_error"))
-    if status == 429 or code == "ratelimited":
-        return SlackTransientError(method, "ratelimited")
-    if status >= 500 or code in _TRANSIENT_CODES:
-        return SlackTransientError(method, code, maybe_delivered=write)
-    return SlackPermanentError(method, code)
-
-
-def classify_transport_error(method: str, exc: BaseException, *, write: bool) -> SlackError:
-    """A connection that failed: refused (nothing sent) or dropped (maybe delivered)."""
-    if _refused(exc):
-        return SlackTransientError(method, "connection_refused")
-    reason = exc.reason if isinstance(exc, URLError) else exc
-    if isinstance(reason, socket.timeout | TimeoutError):
-        code = "timeout"
-    elif isinstance(reason, RemoteDisconnected | ConnectionResetError):
-        code = "connection_dropped"
-    else:
-        code = f"connection_error:{type(reason).__name__}"
-    return SlackTransientError(method, code, maybe_delivered=write)
+            error = classify_transport_error(method, exc, write=write)
+        else:
+            data = response.data
+            return data if isinstance(data, dict) else {}
+        raise error from None

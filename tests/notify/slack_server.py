@@ -7,7 +7,12 @@ records every call. Scenarios script failures per method::
 
     server.script("chat.postMessage", Fail(status=429, retry_after=1))   # then succeeds
     server.script("chat.postMessage", Fail(status=500, accept=True))     # posts, answers 500
+    server.script("chat.postMessage", None, Fail(error="token_revoked")) # ok, then refused
     server.outage = True                                                 # every call 500s
+    server.token = "xoxb-new"                                            # rotate: the old one
+                                                                         # gets invalid_auth
+    server.echo_token = True        # error bodies repeat the Authorization header they got,
+                                    # as a careless proxy would (hostile, for leak tests)
 
 Point a client at it with ``base_url=server.base_url``.
 """
@@ -87,9 +92,12 @@ class SlackServer:
         self.state = SlackState()
         self.calls: list[Call] = []
         self.outage = False
+        self.echo_token = False
+        """Every error body repeats the request's Authorization header (in ``error`` and in
+        ``warning``), as a hostile or careless server would."""
         self.list_scope_missing = False
         """``conversations.list`` answers ``missing_scope`` (a bot without channels:read)."""
-        self._scripts: dict[str, deque[Fail]] = defaultdict(deque)
+        self._scripts: dict[str, deque[Fail | None]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
@@ -110,8 +118,9 @@ class SlackServer:
         if member:
             self.state.members.add(channel_id)
 
-    def script(self, method: str, *failures: Fail) -> None:
-        """Answer the next calls of ``method`` with these failures, in order."""
+    def script(self, method: str, *failures: Fail | None) -> None:
+        """Answer the next calls of ``method`` with these failures, in order (None: answer
+        that call normally)."""
         with self._lock:
             self._scripts[method].extend(failures)
 
@@ -182,7 +191,9 @@ class SlackServer:
         for key in ("blocks", "metadata"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
-        authorized = req.headers.get("Authorization") == f"Bearer {self.token}"
+        presented = req.headers.get("Authorization") or ""
+        authorized = presented == f"Bearer {self.token}"
+        req.presented = presented  # type: ignore[attr-defined]
         with self._lock:
             self.calls.append(
                 Call(method, {k: v for k, v in args.items() if k != "token"}, authorized)
@@ -221,6 +232,13 @@ class SlackServer:
         payload: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> None:
+        if self.echo_token and payload.get("ok") is False:
+            presented = getattr(req, "presented", "")
+            payload = {
+                **payload,
+                "error": f"{payload.get('error')}: you sent {presented}",
+                "warning": f"request_header Authorization={presented}",
+            }
         body = json.dumps(payload).encode()
         req.send_response(status)
         req.send_header("Content-Type", "application/json; charset=utf-8")
@@ -248,7 +266,7 @@ class SlackServer:
         if user not in self.state.users.values():
             return 200, {"ok": False, "error": "user_not_found"}
         if user in self.state.inactive:
-            return 200, {"ok": False, "error": "account_inactive"}
+            return 200, {"ok": False, "error": "user_disabled"}
         dm = "D" + user[1:]
         self.state.channels[dm] = dm
         self.state.members.add(dm)

@@ -12,7 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from relitigate.cli import notice_cmds
-from tasks.notify.errors import NoticeError, NoticeNotFoundError
+from relitigate.errors import user_error_exit_code
+from tasks.notify.errors import DeliveryStoppedError, NoticeNotFoundError
 from tests.notify.slack_server import SlackServer
 
 
@@ -62,7 +63,7 @@ def test_deliver_then_list(
     ok = enqueue(add_workload())
     bad = enqueue(add_workload("lost", owner_email=None, slack_channel="C0GONE"))
     result = invoke(app, env, "deliver")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a notice failed
     assert f"notice {ok}: sent -> D0ANA" in result.output
     assert f"notice {bad}: failed" in result.output and "channel_not_found" in result.output
     assert "delivery done: sent 1, failed 1, still pending 0, skipped 0" in result.output
@@ -81,7 +82,85 @@ def test_deliver_then_list(
     assert invoke(app, env, "--pending").output.strip() == "no pending notices"
     assert len(slack.state.messages) == 1
     # a second delivery has nothing to do
-    assert "sent 0, failed 0" in invoke(app, env, "deliver").output
+    again = invoke(app, env, "deliver")
+    assert again.exit_code == 0 and "sent 0, failed 0" in again.output
+
+
+def test_retry_requeues_failed_notices_and_the_next_delivery_sends_them(
+    app: typer.Typer, env: dict[str, str], slack: SlackServer, add_workload: Any, enqueue: Any
+) -> None:
+    a = enqueue(add_workload("a", owner_email=None, slack_channel="C0LATER"))
+    b = enqueue(add_workload("b", owner_email=None, slack_channel="C0LATER"))
+    sent = enqueue(add_workload("c"))
+    assert invoke(app, env, "deliver").exit_code == 1
+    slack.add_channel("C0LATER")  # someone fixed the channel
+
+    one = invoke(app, env, "retry", str(a), str(sent))
+    assert one.exit_code == 0, one.output
+    assert f"notice {sent} is sent, not failed: left as it is" in one.output
+    assert f"re-queued 1 notice(s): {a}" in one.output
+    rest = invoke(app, env, "retry", "--failed")
+    assert rest.exit_code == 0 and f"re-queued 1 notice(s): {b}" in rest.output
+    assert "re-queued 0 notice(s)" in invoke(app, env, "retry", "--failed").output
+
+    done = invoke(app, env, "deliver")
+    assert done.exit_code == 0, done.output
+    assert "delivery done: sent 2, failed 0" in done.output
+    assert [m.channel for m in slack.state.messages] == ["D0ANA", "C0LATER", "C0LATER"]
+
+
+def test_retry_of_an_unknown_id_changes_nothing(
+    app: typer.Typer, env: dict[str, str], add_workload: Any, enqueue: Any
+) -> None:
+    bad = enqueue(add_workload(owner_email=None, slack_channel="C0GONE"))
+    invoke(app, env, "deliver")
+    result = invoke(app, env, "retry", str(bad), "404")
+    assert isinstance(result.exception, NoticeNotFoundError)
+    assert result.exception.exit_code == 2 and "404" in str(result.exception)
+    [row] = json.loads(invoke(app, env, "--json").output)
+    assert row["status"] == "failed"
+
+
+@pytest.mark.parametrize("args", [[], ["--failed", "1"]])
+def test_retry_needs_ids_or_failed_but_not_both(
+    app: typer.Typer, env: dict[str, str], args: list[str]
+) -> None:
+    result = invoke(app, env, "retry", *args)
+    assert result.exit_code == 2 and "--failed" in result.output
+
+
+def test_a_refused_token_stops_delivery_with_one_line_and_exit_2(
+    app: typer.Typer, env: dict[str, str], slack: SlackServer, add_workload: Any, enqueue: Any
+) -> None:
+    ids = [enqueue(add_workload(f"w{i}")) for i in range(2)]
+    result = invoke(app, {**env, "RELITIGATE_SLACK_TOKEN": "xoxb-rotated-away"}, "deliver")
+    assert isinstance(result.exception, DeliveryStoppedError)
+    assert result.exception.exit_code == 2
+    message = str(result.exception)
+    assert "invalid_auth" in message and "RELITIGATE_SLACK_TOKEN" in message
+    assert "xoxb-rotated-away" not in message + result.output
+    assert result.output.count("invalid_auth") == 0  # said once, by the error line
+    assert f"notice {ids[1]}: pending  not tried" in result.output
+    listed = json.loads(invoke(app, env, "--pending", "--json").output)
+    assert [n["status"] for n in listed] == ["pending", "pending"]
+
+
+def test_an_outage_exits_1_and_nothing_due_exits_0(
+    app: typer.Typer, env: dict[str, str], slack: SlackServer, add_workload: Any, enqueue: Any
+) -> None:
+    assert invoke(app, env, "deliver").exit_code == 0  # nothing due
+    enqueue(add_workload())
+    slack.outage = True
+    down = invoke(app, env, "deliver")
+    assert down.exit_code == 1 and "still pending 1" in down.output
+    slack.outage = False
+    assert invoke(app, env, "deliver").exit_code == 0
+
+
+def test_deliver_help_documents_the_exit_codes(app: typer.Typer, env: dict[str, str]) -> None:
+    text = " ".join(invoke(app, env, "deliver", "--help").output.split())
+    for code in ("0 every due notice was sent", "1 a notice failed", "2 Slack refused the token"):
+        assert code in text
 
 
 def test_pending_lists_claimed_notices_as_sending(
@@ -133,7 +212,8 @@ def test_an_uninitialised_registry_is_a_user_error(
 ) -> None:
     env = {**env, "RELITIGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
     result = invoke(app, env)
-    assert isinstance(result.exception, NoticeError)
+    assert result.exception is not None
+    assert user_error_exit_code(result.exception) == 2
     assert "relitigate init" in str(result.exception)
 
 

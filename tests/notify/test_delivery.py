@@ -10,10 +10,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.notices import get_notice, list_notices
-from tasks.notify.delivery import deliver, deliver_one, notice_ref
+from registry.notices import get_notice, list_notices, requeue_failed
+from tasks.notify.delivery import NOT_TRIED, deliver, deliver_one, notice_ref
+from tasks.notify.errors import SlackCredentialError
 from tests.notify.slack_server import Fail, SlackServer
 from tests.notify.test_slack import dead_url
 
@@ -283,7 +285,7 @@ def test_permanent_failures_are_recorded_with_their_reason(
     assert deliver(outbox, client).outcomes == ()  # failed notices are not retried
 
 
-def test_invalid_token_fails_the_notice(
+def test_a_refused_token_stops_the_pass_and_leaves_every_notice_pending(
     slack: SlackServer,
     client_for: Any,
     outbox: Any,
@@ -291,9 +293,96 @@ def test_invalid_token_fails_the_notice(
     add_workload: Any,
     enqueue: Any,
 ) -> None:
-    nid = enqueue(add_workload(owner_email=None))
-    deliver(outbox, client_for(slack.base_url, token="xoxb-revoked"))
-    assert "invalid_auth" in notice(session_factory, nid).last_error
+    ids = [enqueue(add_workload(f"w{i}", owner_email=None)) for i in range(3)]
+    report = deliver(outbox, client_for(slack.base_url, token="xoxb-revoked"))
+    assert report.stopped is not None and "invalid_auth" in report.stopped
+    assert "RELITIGATE_SLACK_TOKEN" in report.stopped
+    assert [(o.notice_id, o.result) for o in report.outcomes] == [(i, "pending") for i in ids]
+    assert [o.detail for o in report.outcomes[1:]] == [NOT_TRIED, NOT_TRIED]
+    assert len(slack.calls) == 1  # stopped at once: nothing else was tried
+    rows = [notice(session_factory, nid) for nid in ids]
+    assert [(n.state, n.attempts, n.channel_id) for n in rows] == [("pending", 0, None)] * 3
+    assert "invalid_auth" in rows[0].last_error and rows[1].last_error is None
+    # the token is fixed: each notice is sent once
+    report = deliver(outbox, client_for(slack.base_url))
+    assert report.stopped is None and report.count("sent") == 3
+    assert len(posts(slack)) == 3
+    assert {notice(session_factory, nid).attempts for nid in ids} == {1}
+
+
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        ("users.lookupByEmail", "token_revoked"),
+        ("conversations.open", "account_inactive"),
+        ("conversations.open", "missing_scope"),
+        ("chat.postMessage", "not_authed"),
+        ("chat.postMessage", "missing_scope"),
+    ],
+)
+def test_a_token_refused_mid_pass_stops_there_and_nothing_is_failed(
+    slack: SlackServer,
+    client: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+    method: str,
+    code: str,
+) -> None:
+    ids = [
+        enqueue(add_workload(f"w{i}", owner_email=f"u{i}@example.com", slack_channel="C0TRIAGE"))
+        for i in range(3)
+    ]
+    for i in range(3):
+        slack.add_user(f"u{i}@example.com", f"U0U{i}")
+    slack.script(method, None, Fail(error=code))  # the first notice goes out, then refused
+    report = deliver(outbox, client)
+    assert [o.result for o in report.outcomes] == ["sent", "pending", "pending"]
+    assert report.stopped is not None and code in report.stopped
+    assert [m.channel for m in posts(slack)] == ["D0U0"]  # no fallback to the channel
+    report = deliver(outbox, client)
+    assert [o.result for o in report.outcomes] == ["sent", "sent"]
+    assert sorted(m.channel for m in posts(slack)) == ["D0U0", "D0U1", "D0U2"]
+    assert [notice(session_factory, nid).state for nid in ids] == ["sent"] * 3
+
+
+def test_a_token_refused_while_checking_keeps_the_channel_to_check(
+    slack: SlackServer,
+    client_for: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    """Slack posted but answered 500; then the token is refused on the history check."""
+    nid = enqueue(add_workload())
+    slack.script("chat.postMessage", Fail(status=500, accept=True))
+    deliver(outbox, client_for(slack.base_url))
+    slack.script("conversations.history", Fail(error="invalid_auth"))
+    stopped = deliver(outbox, client_for(slack.base_url))
+    assert stopped.stopped is not None
+    held = notice(session_factory, nid)
+    assert (held.state, held.channel_id, held.attempts) == ("pending", "D0ANA", 1)
+    [outcome] = deliver(outbox, client_for(slack.base_url)).outcomes
+    assert outcome.result == "sent" and "already in Slack" in outcome.detail
+    assert len(posts(slack)) == 1
+
+
+def test_deliver_one_releases_its_claim_before_raising(
+    slack: SlackServer,
+    client_for: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    nid = enqueue(add_workload())
+    [listed] = outbox.deliverable(now=datetime.now(UTC), stale_after=timedelta(minutes=10))
+    with pytest.raises(SlackCredentialError):
+        deliver_one(outbox, client_for(slack.base_url, token="xoxb-revoked"), listed)
+    n = notice(session_factory, nid)
+    assert (n.state, n.claimed_at, n.attempts) == ("pending", None, 0)
 
 
 def test_unknown_owner_email_falls_back_to_the_workload_channel(
@@ -308,6 +397,16 @@ def test_unknown_owner_email_falls_back_to_the_workload_channel(
     deliver(outbox, client)
     assert notice(session_factory, nid).channel_id == "C0TRIAGE"
     assert [m.channel for m in posts(slack)] == ["C0TRIAGE"]
+
+
+def test_an_owner_and_a_channel_get_one_notice_by_dm(
+    slack: SlackServer, client: Any, outbox: Any, add_workload: Any, enqueue: Any
+) -> None:
+    """examples/relitigate.yaml: the channel is used only if the owner cannot be DMed."""
+    enqueue(add_workload(owner_email="ana@example.com", slack_channel="C0TRIAGE"))
+    deliver(outbox, client)
+    assert [m.channel for m in posts(slack)] == ["D0ANA"]
+    assert slack.messages_in("C0TRIAGE") == []
 
 
 def test_owner_user_id_is_used_directly(
@@ -354,6 +453,32 @@ def test_a_later_notice_replies_in_the_first_notices_thread(
     # a different channel starts its own thread
     assert notice(session_factory, third).thread_ts is None
     assert [m.channel for m in posts(slack)] == ["D0ANA", "D0ANA", "C0PLATFORM"]
+
+
+def test_an_older_notice_retried_late_never_replies_in_a_newer_quarters_thread(
+    slack: SlackServer,
+    client: Any,
+    outbox: Any,
+    session_factory: Any,
+    add_workload: Any,
+    enqueue: Any,
+) -> None:
+    wid = add_workload(owner_email=None, slack_channel="C0TRIAGE")
+    old = enqueue(wid, "2026Q3", "watch", verdict="watch")
+    slack.script("chat.postMessage", Fail(error="not_in_channel"))  # someone removed the bot
+    deliver(outbox, client)
+    new = enqueue(wid, "2026Q4", "retire")
+    deliver(outbox, client)
+    with session_factory.begin() as s:
+        assert requeue_failed(s, [old]).requeued == (old,)  # the bot is back
+    deliver(outbox, client)
+    later = enqueue(wid, "2027Q1", "retire")
+    deliver(outbox, client)
+
+    q3, q4, q1 = (notice(session_factory, n) for n in (old, new, later))
+    assert q4.thread_ts is None and q3.state == "sent" and q3.thread_ts is None
+    assert q1.thread_ts == q4.ts  # the newer quarters keep their thread
+    assert [m.thread_ts for m in posts(slack)] == [None, None, q4.ts]
 
 
 def test_a_lost_reply_in_a_thread_is_found_among_the_replies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from registry.notices import (
     mark_failed,
     mark_sent,
     record_channel,
+    release_claim,
+    requeue_failed,
 )
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -149,6 +152,132 @@ def test_first_thread_ts_is_the_first_sent_notice_in_that_channel(
         assert first_thread_ts(s, wid, channel_id="D0ANA") == "1.1"
         assert first_thread_ts(s, wid, channel_id="C0TRIAGE") == "1.3"
         assert first_thread_ts(s, other, channel_id="D0ANA") is None
+        # never a newer quarter's thread
+        assert first_thread_ts(s, wid, channel_id="C0TRIAGE", quarter="2026Q3") == "1.3"
+        assert first_thread_ts(s, wid, channel_id="C0TRIAGE", quarter="2026Q2") is None
+        assert first_thread_ts(s, wid, channel_id="D0ANA", quarter="2025Q4") is None
+
+
+def test_an_older_quarter_sent_late_does_not_become_the_thread_of_newer_ones(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    """2026Q4 went out first (top-level); 2026Q2, retried, went out later (top-level too)."""
+    wid = add_workload()
+    q4, q2 = enqueue(wid, "2026Q4"), enqueue(wid, "2026Q2")
+    with session_factory.begin() as s:
+        for i, (nid, ts) in enumerate(((q4, "4.0"), (q2, "2.0"))):
+            now = T0 + timedelta(minutes=i)
+            claim = claim_pending(s, nid, seen_claim=None, now=now)
+            assert claim is not None
+            mark_sent(s, nid, claim=claim, channel_id="D0ANA", ts=ts, thread_ts=None, now=now)
+    with session_factory.begin() as s:
+        assert first_thread_ts(s, wid, channel_id="D0ANA", quarter="2026Q3") == "2.0"
+        assert first_thread_ts(s, wid, channel_id="D0ANA", quarter="2027Q1") == "4.0"
+
+
+def test_release_gives_the_claim_back_without_counting_the_attempt(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    nid = enqueue(add_workload())
+    with session_factory.begin() as s:
+        claim = claim_pending(s, nid, seen_claim=None, now=T0)
+        assert claim is not None
+        record_channel(s, nid, claim=claim, channel_id="D0ANA")
+        assert not release_claim(s, nid, claim=T0 - timedelta(1), error="x", keep_channel=True)
+        assert release_claim(s, nid, claim=claim, error="token refused", keep_channel=True)
+    with session_factory.begin() as s:
+        kept = get_notice(s, nid)
+        claim = claim_pending(s, nid, seen_claim=None, now=T0 + timedelta(seconds=1))
+        assert claim is not None
+        assert release_claim(s, nid, claim=claim, error="token refused", keep_channel=False)
+    with session_factory.begin() as s:
+        cleared = get_notice(s, nid)
+    assert kept is not None and cleared is not None
+    assert (kept.state, kept.attempts, kept.channel_id, kept.claimed_at) == (
+        "pending",
+        0,
+        "D0ANA",
+        None,
+    )
+    assert kept.last_error == "token refused"
+    assert (cleared.state, cleared.attempts, cleared.channel_id) == ("pending", 0, None)
+
+
+def _fail(factory: sessionmaker[Session], nid: int, channel: str = "C0GONE") -> None:
+    with factory.begin() as s:
+        claim = claim_pending(s, nid, seen_claim=None, now=T0)
+        assert claim is not None
+        record_channel(s, nid, claim=claim, channel_id=channel)
+        mark_failed(s, nid, claim=claim, reason="channel_not_found")
+
+
+def test_requeue_failed_by_id_or_all(
+    session_factory: sessionmaker[Session], add_workload: Any, enqueue: Any
+) -> None:
+    wid = add_workload()
+    a, b, c, d = (enqueue(wid, q) for q in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"))
+    for nid in (a, b, c):
+        _fail(session_factory, nid)
+    with session_factory.begin() as s:
+        named = requeue_failed(s, [a, d, a])
+    with session_factory.begin() as s:
+        unknown = requeue_failed(s, [b, 9999])
+    with session_factory.begin() as s:
+        assert get_notice(s, b).state == "failed"  # type: ignore[union-attr]
+        rest = requeue_failed(s)
+    with session_factory.begin() as s:
+        nothing = requeue_failed(s)
+        states = {n.id: (n.state, n.channel_id, n.last_error) for n in list_notices(s)}
+    assert (named.requeued, named.not_failed, named.unknown) == ((a,), {d: "pending"}, ())
+    assert (unknown.requeued, unknown.unknown) == ((), (9999,))
+    assert (rest.requeued, nothing.requeued) == ((b, c), ())
+    assert states[a] == states[b] == ("pending", None, "channel_not_found")
+    assert states[d] == ("pending", None, None)
+
+
+def test_enqueue_racing_another_transaction_returns_the_winners_notice(
+    session_factory: sessionmaker[Session], add_workload: Any
+) -> None:
+    """Two processes decide the same quarter: the second insert waits on the first's
+    uncommitted row, then neither raises and both return the one notice."""
+    wid = add_workload()
+    inserted, results, errors = threading.Event(), {}, []
+
+    def enqueue_as(name: str, *, hold: bool) -> None:
+        try:
+            with session_factory.begin() as session:
+                if not hold:
+                    inserted.wait(10)
+                notice = enqueue_notice(
+                    session,
+                    decision_id=None,
+                    workload_id=wid,
+                    quarter="2026Q4",
+                    kind="retire",
+                    destination=None,
+                    payload={"text": name},
+                )
+                results[name] = notice.id
+                if hold:  # keep the row uncommitted while the other inserts
+                    inserted.set()
+                    threading.Event().wait(0.5)
+        except BaseException as exc:  # pragma: no cover - surfaced below
+            inserted.set()
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=enqueue_as, args=("first",), kwargs={"hold": True}),
+        threading.Thread(target=enqueue_as, args=("second",), kwargs={"hold": False}),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert results["first"] == results["second"]
+    assert count(session_factory) == 1
+    with session_factory.begin() as s:
+        assert get_notice(s, results["first"]).payload == {"text": "first"}  # type: ignore[union-attr]
 
 
 def test_user_id_cache(session_factory: sessionmaker[Session]) -> None:

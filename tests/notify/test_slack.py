@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tasks.notify.errors import SlackPermanentError, SlackTransientError
+from tasks.notify.errors import SlackCredentialError, SlackPermanentError, SlackTransientError
 from tasks.notify.slack import NOTICE_EVENT_TYPE
 from tests.notify.slack_server import Fail, SlackServer
 
@@ -108,12 +108,12 @@ def test_connection_refused_is_transient_and_certainly_not_delivered(client_for:
         (
             lambda s: s.add_user("gone@example.com", "U0GONE", inactive=True),
             lambda c: c.open_dm("U0GONE"),
-            "account_inactive",
+            "user_disabled",
         ),
-        (
-            lambda s: s.script("chat.postMessage", Fail(error="invalid_auth")),
-            lambda c: c.post_message("C0TRIAGE", text="x"),
-            "invalid_auth",
+        (  # an optional scope: the caller copes without it
+            lambda s: s.script("conversations.history", Fail(error="missing_scope")),
+            lambda c: c.find_notice("C0TRIAGE", notice_ref="1-1"),
+            "missing_scope",
         ),
     ],
 )
@@ -127,8 +127,69 @@ def test_permanent_errors(
     assert code in str(err.value) and err.value.exit_code == 2
 
 
-def test_wrong_token_is_invalid_auth(slack: SlackServer, client_for: Any) -> None:
+def test_wrong_token_is_a_credential_error_naming_the_setting(
+    slack: SlackServer, client_for: Any
+) -> None:
     client = client_for(slack.base_url, token="xoxb-wrong")
-    with pytest.raises(SlackPermanentError, match=r"invalid_auth.*RELITIGATE_SLACK_TOKEN"):
+    with pytest.raises(SlackCredentialError) as err:
         client.post_message("C0TRIAGE", text="x")
+    assert err.value.code == "invalid_auth" and err.value.exit_code == 2
+    assert "RELITIGATE_SLACK_TOKEN" in str(err.value) and "\n" not in str(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__
     assert repr(client) == "SlackClient(token=**********)"
+    block = client_for(slack.base_url, token="xoxb-wrong", token_setting="block 'slack'")
+    with pytest.raises(SlackCredentialError, match="block 'slack'"):
+        block.lookup_user_id("ana@example.com")
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "code", "fix"),
+    [
+        ("users.lookupByEmail", lambda c: c.lookup_user_id("a@b.c"), "token_revoked", "new"),
+        ("conversations.open", lambda c: c.open_dm("U0ANA"), "account_inactive", "new"),
+        ("chat.postMessage", lambda c: c.post_message("C0", text="x"), "not_authed", "set"),
+        (
+            "chat.postMessage",
+            lambda c: c.post_message("C0", text="x"),
+            "missing_scope",
+            "chat:write",
+        ),
+        ("conversations.open", lambda c: c.open_dm("U0ANA"), "missing_scope", "im:write"),
+        ("conversations.list", lambda c: c.channel_id("#triage"), "invalid_auth", "valid"),
+        (
+            "conversations.history",
+            lambda c: c.find_notice("C0", notice_ref="1"),
+            "token_expired",
+            "new",
+        ),
+    ],
+)
+def test_token_level_errors_are_credential_errors(
+    slack: SlackServer, client: Any, method: str, call: Any, code: str, fix: str
+) -> None:
+    slack.script(method, Fail(error=code))
+    with pytest.raises(SlackCredentialError) as err:
+        call(client)
+    assert (err.value.method, err.value.code) == (method, code)
+    assert fix in str(err.value) and "RELITIGATE_SLACK_TOKEN" in str(err.value)
+    assert "stays pending" in str(err.value)
+
+
+def test_a_401_without_a_slack_body_is_a_credential_error(slack: SlackServer, client: Any) -> None:
+    slack.script("chat.postMessage", Fail(status=401, error="Unauthorized"))
+    with pytest.raises(SlackCredentialError) as err:
+        client.post_message("C0TRIAGE", text="x")
+    assert err.value.code == "invalid_auth"
+
+
+def test_an_echoed_token_is_cut_from_the_error(
+    slack: SlackServer, client_for: Any, canary: str
+) -> None:
+    """The server repeats the Authorization header inside its ``error`` field."""
+    slack.echo_token = True
+    client = client_for(slack.base_url)
+    slack.script("chat.postMessage", Fail(error="channel_not_found"))
+    with pytest.raises(SlackPermanentError) as err:
+        client.post_message("C0TRIAGE", text="x")
+    assert err.value.code == "channel_not_found"
+    assert canary not in repr(err.value) and err.value.__cause__ is None
