@@ -72,8 +72,9 @@ class Owner(Strict):
 class Thresholds(Strict):
     """Gate thresholds. Every field is optional; only the ones given override the defaults.
 
-    The bounds are the decision engine's (``tasks.decision.types.Thresholds``), and ``sync``
-    also runs the overrides through that type before anything is written."""
+    The bounds are never looser than the decision engine's (``tasks.decision.types.Thresholds``;
+    a test compares both on a table of boundary values), and ``sync`` also runs the overrides
+    through that type before anything is written."""
 
     quality_ratio_min: Annotated[float, Field(gt=0, le=2)] = 0.95
     """cost_distillation: fine-tune quality / buy quality must stay at or above this."""
