@@ -25,7 +25,15 @@ from tasks.runtime import settings
 
 
 class QuarterFailedError(RuntimeError):
-    """Some workloads could not be re-litigated; the others were recorded."""
+    """Some workloads could not be re-litigated; the others were recorded.
+
+    ``rows`` holds every workload's row: the decided ones, and for each failed one
+    ``{"workload", "quarter", "verdict": "error", "detail": <its cause>}``.
+    """
+
+    def __init__(self, message: str, rows: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.rows = list(rows or [])
 
 
 def current_quarter() -> str:
@@ -39,14 +47,20 @@ async def relitigate_quarter(
     workloads: list[str] | None = None,
     force: bool = False,
     deliver: bool = True,
+    fresh: bool = False,
 ) -> list[dict[str, Any]]:
     """Re-litigate the production fine-tunes for ``quarter`` (default: the current one).
+
+    A workload already decided ``keep``, ``watch`` or ``retire`` is reused; one decided
+    ``inconclusive`` gets a retry pass over its errored items and is decided again.
 
     Args:
         quarter: ``YYYYQn``; default the current quarter.
         workloads: only these workloads (default: every active one).
         force: re-decide quarters already decided (benchmarks still resume, never repay).
         deliver: send pending notices (the digest included) at the end.
+        fresh: re-benchmark from scratch as a new attempt and decide again (the earlier
+            attempt's runs, results and decision stay on record).
     """
     logger = get_run_logger()
     q = str(Quarter.parse(quarter)) if quarter else current_quarter()
@@ -56,7 +70,7 @@ async def relitigate_quarter(
 
     async def one(name: str) -> dict[str, Any]:
         async with limit:
-            return await relitigate_workload(name, q, force=force)
+            return await relitigate_workload(name, q, force=force, fresh=fresh)
 
     results = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
     rows: list[dict[str, Any]] = []
@@ -79,7 +93,9 @@ async def relitigate_quarter(
     if deliver:
         await deliver_notices()
     if failed:
-        raise QuarterFailedError(f"{q}: {len(failed)} workload(s) failed: {', '.join(failed)}")
+        raise QuarterFailedError(
+            f"{q}: {len(failed)} workload(s) failed: {', '.join(failed)}", rows
+        )
     return rows
 
 

@@ -1,13 +1,25 @@
 """``relitigate-workload``: benchmark every candidate of one workload, decide, record.
 
-Orchestration only: which task runs where. A quarter already decided is reused unless
-``force`` (no provider call, no second decision or notice).
+Orchestration only: which task runs where, and what a re-run of a decided quarter does:
+
+- ``keep``, ``watch`` and ``retire`` are reused (no provider call, no second decision or
+  notice) unless ``force`` (re-decide from the stored results, which only resume) or
+  ``fresh`` (re-benchmark from scratch as a new attempt; the earlier one stays on record);
+- ``inconclusive`` is not final: a plain re-run gives the errored items one more retry pass
+  and decides again, replacing the decision only if no other run did so first.
+
+On a Prefect server, runs of one workload queue on the global concurrency limit
+``workload:<slug>`` (limit 1, created by ``relitigate deploy``); without one, or on the
+embedded API, the benchmarks' registry leases keep overlapping runs from paying twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -16,27 +28,84 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments import arun_deployment
 
 from tasks.benchmark import benchmark_task, preflight_workload
-from tasks.decide import decide_task, existing_decision
+from tasks.decide import DecisionSummary, decide_task, existing_decision, next_attempt
 from tasks.plan import WorkloadPlan, plan_workload
 from tasks.runtime import settings
 
 
+def concurrency_limit_name(workload: str) -> str:
+    """The Prefect global concurrency limit that queues one workload's flow runs."""
+    return f"workload:{_slug(workload)}"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What this run of a workload's quarter does (see the module docstring)."""
+
+    attempt: int | None
+    """The benchmark attempt; None: the newest (1 when there is none)."""
+    retry_levels: dict[str, int] = field(default_factory=dict)
+    """Retry passes each candidate's run should have had; absent: 1 (the automatic one)."""
+    replace: bool = False
+    supersedes: int | None = None
+    because: str = "force"
+
+
+def plan_rerun(
+    done: DecisionSummary | None, *, force: bool, fresh: bool, next_attempt: int
+) -> RunPlan | None:
+    """What to do given the quarter's stored decision; None: reuse it as it is."""
+    if fresh:
+        return RunPlan(attempt=next_attempt, replace=True, because=f"fresh attempt {next_attempt}")
+    if force:
+        return RunPlan(attempt=None, replace=True, because="force")
+    if done is None:
+        return RunPlan(attempt=None)
+    if done.verdict != "inconclusive":
+        return None
+    return RunPlan(
+        attempt=done.attempt,
+        retry_levels={name: level + 1 for name, level in done.retry_passes.items()},
+        supersedes=done.revision,
+        because="retry pass after inconclusive",
+    )
+
+
 @flow(name="relitigate-workload", flow_run_name="{workload} {quarter}")
-async def relitigate_workload(workload: str, quarter: str, force: bool = False) -> dict[str, Any]:
+async def relitigate_workload(
+    workload: str, quarter: str, force: bool = False, fresh: bool = False
+) -> dict[str, Any]:
     """Re-litigate one workload's fine-tune against its buy alternatives for ``quarter``."""
+    async with _workload_slot(workload):
+        return await _relitigate(workload, quarter, force=force, fresh=fresh)
+
+
+async def _relitigate(workload: str, quarter: str, *, force: bool, fresh: bool) -> dict[str, Any]:
     logger = get_run_logger()
-    if not force:
-        done = await anyio.to_thread.run_sync(existing_decision, workload, quarter)
-        if done is not None:
-            logger.info("%s %s already decided (%s): reusing it", workload, quarter, done.verdict)
-            return done.to_json()
+    done = await anyio.to_thread.run_sync(existing_decision, workload, quarter)
+    attempt_after = await anyio.to_thread.run_sync(next_attempt, workload, quarter) if fresh else 0
+    plan_run = plan_rerun(done, force=force, fresh=fresh, next_attempt=attempt_after)
+    if plan_run is None:
+        assert done is not None
+        logger.info("%s %s already decided (%s): reusing it", workload, quarter, done.verdict)
+        return done.to_json()
+    if done is not None and plan_run.supersedes is not None:
+        logger.info("%s %s was inconclusive: retrying its errored items", workload, quarter)
     plan = await anyio.to_thread.run_sync(plan_workload, workload)
     await anyio.to_thread.run_sync(preflight_workload, workload)  # before anything is paid
+    levels = plan_run.retry_levels
     await asyncio.gather(
-        _benchmark_fine_tune(plan, quarter),
-        *(benchmark_task(workload, name, quarter) for name in plan.buys),
-    )
-    summary = await decide_task(workload, quarter, force=force, flow_run_url=_flow_run_url())
+        _benchmark_fine_tune(plan, quarter, plan_run.attempt, levels.get(plan.fine_tune, 1)),
+        *(
+            benchmark_task(workload, name, quarter, attempt=plan_run.attempt,
+                           retry_level=levels.get(name, 1))
+            for name in plan.buys
+        ),
+    )  # fmt: skip
+    summary = await decide_task(
+        workload, quarter, force=plan_run.replace, flow_run_url=_flow_run_url(),
+        attempt=plan_run.attempt, supersedes=plan_run.supersedes, because=plan_run.because,
+    )  # fmt: skip
     if summary.memo_path:
         memo = await anyio.Path(summary.memo_path).read_text(encoding="utf-8")
         await acreate_markdown_artifact(
@@ -48,14 +117,34 @@ async def relitigate_workload(workload: str, quarter: str, force: bool = False) 
     return summary.to_json()
 
 
-async def _benchmark_fine_tune(plan: WorkloadPlan, quarter: str) -> None:
+@contextlib.asynccontextmanager
+async def _workload_slot(workload: str) -> AsyncIterator[None]:
+    """Hold the workload's slot of its global concurrency limit on a Prefect server."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:  # the embedded API: no server-wide limits
+        yield
+        return
+    from prefect.concurrency.asyncio import concurrency
+
+    async with concurrency(
+        concurrency_limit_name(workload), occupy=1, strict=False,
+        timeout_seconds=settings().lease_wait_s,
+    ):  # fmt: skip
+        yield
+
+
+async def _benchmark_fine_tune(
+    plan: WorkloadPlan, quarter: str, attempt: int | None, retry_level: int
+) -> None:
     deployment = settings().gpu_deployment
     if deployment and plan.fine_tune_self_hosted:
         run = await arun_deployment(
             deployment,
-            parameters={"workload": plan.workload, "candidate": plan.fine_tune, "quarter": quarter},
+            parameters={"workload": plan.workload, "candidate": plan.fine_tune, "quarter": quarter,
+                        "attempt": attempt, "retry_level": retry_level},
             timeout=None,
-        )
+        )  # fmt: skip
         if run.state is None or not run.state.is_completed():
             state = run.state.name if run.state else "unknown"
             raise RuntimeError(
@@ -63,7 +152,9 @@ async def _benchmark_fine_tune(plan: WorkloadPlan, quarter: str) -> None:
                 f"{state} (flow run {run.id}); its partial results are kept for the retry"
             )
         return
-    await benchmark_task(plan.workload, plan.fine_tune, quarter)
+    await benchmark_task(
+        plan.workload, plan.fine_tune, quarter, attempt=attempt, retry_level=retry_level
+    )
 
 
 def _flow_run_url() -> str | None:

@@ -311,15 +311,25 @@ class EvalItem(Base):
 
 
 class Run(Base):
-    """One quarter's benchmark of one candidate on one eval-set version."""
+    """One quarter's benchmark of one candidate on one eval-set version, in one attempt.
+
+    ``attempt`` is 1 unless the quarter was re-benchmarked from scratch (``run --fresh``):
+    each attempt has its own runs and results, and earlier attempts stay as they were.
+    """
 
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("candidate_id", "eval_set_version_id", "quarter"),)
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "eval_set_version_id", "quarter", "attempt"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
     eval_set_version_id: Mapped[int] = mapped_column(ForeignKey("eval_set_versions.id"))
     quarter: Mapped[str] = mapped_column(String(6))
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    retry_passes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Retry passes granted so far: an errored item is called again while its stored
+    ``attempts`` are below the candidate's ``max_attempts`` x (1 + ``retry_passes``)."""
     status: Mapped[RunStatus] = mapped_column(
         _str_enum(RunStatus, "run_status"), default=RunStatus.RUNNING
     )
@@ -328,7 +338,8 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """Throughput, latency percentiles, hardware, totals: whatever the engine measured."""
+    """Throughput, latency percentiles, hardware, totals: whatever the engine measured, for
+    the pass that called the most items; ``stats["passes"]`` keeps every pass's own."""
     error: Mapped[str | None] = mapped_column(Text)
 
     candidate: Mapped[Candidate] = relationship()
@@ -378,8 +389,55 @@ class Decision(TimestampMixin, Base):
     next_review: Mapped[date | None] = mapped_column(Date)
     fine_tune_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     buy_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """The benchmark attempt (``Run.attempt``) the decision was taken on."""
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """1 for the first decision of the quarter, + 1 each time it is replaced (the one it
+    replaced is kept in ``decision_revisions``)."""
 
     workload: Mapped[Workload] = relationship()
+
+
+class DecisionRevision(Base):
+    """A decision as it stood before it was replaced (``--force``, ``--fresh``, or a retry of
+    an ``inconclusive`` quarter): the quarter's earlier verdicts stay on record."""
+
+    __tablename__ = "decision_revisions"
+    __table_args__ = (UniqueConstraint("decision_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[Verdict] = mapped_column(_str_enum(Verdict, "verdict"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    gates: Mapped[Any] = mapped_column(JSONType, default=list)
+    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    reproducibility: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    fine_tune_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    buy_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    superseded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    superseded_because: Mapped[str] = mapped_column(String(200))
+    """``force``, ``fresh attempt N`` or ``retry pass``: why it was replaced."""
+
+
+class Lease(Base):
+    """A named lease held by one process until ``expires_at`` (see :mod:`registry.leases`)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    """What is leased, e.g. ``benchmark:<candidate>:<eval-set version>:<quarter>:<attempt>``."""
+    token: Mapped[str] = mapped_column(String(64))
+    """The holder's random token: every renewal and release is conditional on it."""
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def notice_dedupe_key(workload_id: int | None, quarter: str, kind: str) -> str:

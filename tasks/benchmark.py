@@ -1,35 +1,46 @@
-"""The benchmark task: one candidate, one eval-set version, one quarter.
+"""The benchmark task: one candidate, one eval-set version, one quarter, one attempt.
 
 Thin: it reads the candidate and the items from the registry, hands them to the engine that
 fits the candidate's runner (API route, served model, in-process transformers) and
-checkpoints every result into the registry as it arrives. A re-run calls the provider only
-for items without a successful result, so a crash, kill or retry never pays twice.
+checkpoints every result into the registry as it arrives.
+
+- **One process at a time.** The benchmark runs under a registry lease
+  (:mod:`registry.leases`, :mod:`tasks.lease`): a second run of the same benchmark waits for
+  the holder, then resumes, finds every item answered, and pays for nothing. A holder that was
+  killed is taken over once its lease expires.
+- **Attempts count across runs.** A resume calls items without a result, and errored items
+  whose stored attempts are below ``max_attempts`` x (1 + retry passes granted)
+  (:func:`registry.runs.items_to_call`); a new result's attempts include the earlier ones.
+  So two runs, or a run and its re-run, never retry a flaky side more than one run would.
+- **A retry pass before deciding.** When the pass is over, errored items (transient errors
+  only) get one more pass after a cooldown (``RELITIGATE_RETRY_COOLDOWN_S``); the engine
+  honours every Retry-After it receives meanwhile. ``retry_level`` says how many retry passes
+  the run should have had in all: 1 for the automatic one; a retry of an ``inconclusive``
+  quarter asks for one more. Errors that remain count as before.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from prefect import get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
+from prefect.exceptions import MissingContextError
 from prefect.tasks import Task
 
-from registry.models import Candidate, RunStatus
+from registry.leases import Holder, LeaseHeldError, benchmark_lease_name
+from registry.models import RunStatus
 from registry.queries import load_workload
-from registry.runs import finish_run, finished_item_keys, open_run, write_item_results
 from tasks import mapping
+from tasks.benchmark_pass import PassTotals, load_job, retry_pass, run_pass, scorer_and_credentials
 from tasks.evaluation.errors import EvaluationError
-from tasks.evaluation.types import CandidateSpec, ItemResult, ProgressUpdate, RunSummary
-from tasks.journal import ResultJournal, journal_path
+from tasks.evaluation.types import ProgressUpdate
+from tasks.lease import LeaseTimes, held_lease
 from tasks.runtime import registry_sessions, settings
-
-if TYPE_CHECKING:
-    from tasks.evaluation.scorers import Scorer
-    from tasks.gpu.throughput import ThroughputReport
 
 FLUSH_S = 0.25
 """Results reach the registry at least this often: a SIGKILL loses at most the results of
@@ -49,36 +60,15 @@ class BenchmarkOutcome:
     items_called: int
     items_skipped: int
     cost_usd: float
+    attempt: int = 1
+    items_retried: int = 0
+    """Of ``items_called``, those called by the retry pass."""
+    lease_waited_s: float = 0.0
+    """How long this process waited for another one's benchmark of the same items."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain data (flow results and run_deployment parameters)."""
         return asdict(self)
-
-
-class RegistrySink:
-    """The engine's result sink: batched upserts into the run's checkpoint rows, and each
-    result journaled to local disk as it arrives (see :mod:`tasks.journal`)."""
-
-    def __init__(
-        self, run_id: int, database_url: str | None = None, journal: ResultJournal | None = None
-    ) -> None:
-        self.run_id = run_id
-        self.database_url = database_url
-        self.journal = journal
-        self.written = 0
-
-    def record(self, result: ItemResult) -> None:
-        if self.journal is not None:
-            self.journal.record(mapping.result_row(result))
-
-    async def write(self, results: Sequence[ItemResult]) -> None:
-        rows = [mapping.result_row(r) for r in results]
-        await anyio.to_thread.run_sync(self._write, rows)
-
-    def _write(self, rows: list[Any]) -> None:
-        with registry_sessions(self.database_url).begin() as session:
-            write_item_results(session, self.run_id, rows)
-        self.written += len(rows)
 
 
 class _LogProgress:
@@ -96,7 +86,7 @@ class _LogProgress:
         now = time.monotonic()
         if step > self.step or now - self.last > self.every_s:
             self.step, self.last = step, now
-            get_run_logger().info(
+            _logger().info(
                 "%s: %d/%s items, %d passed, %d errors, $%.4f so far",
                 self.label,
                 update.done,
@@ -107,11 +97,20 @@ class _LogProgress:
             )
 
 
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The flow or task run's logger; a plain logger outside Prefect (``relitigate bench``)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("relitigate.benchmark")
+
+
 def _is_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
-    """Retry network trouble, never configuration errors or budget stops."""
+    """Retry network trouble and a lost lease; never configuration errors, budget stops or
+    a holder that kept the lease past the wait."""
     try:
         state.result(_sync=True)  # type: ignore[call-overload]
-    except EvaluationError:
+    except (EvaluationError, LeaseHeldError):
         return False
     except Exception:
         return True
@@ -131,11 +130,13 @@ async def benchmark_task(
     quarter: str,
     budget_usd: float | None = None,
     database_url: str | None = None,
+    attempt: int | None = None,
+    retry_level: int = 1,
 ) -> BenchmarkOutcome:
     """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run."""
     return await run_benchmark(
         workload, candidate, quarter, budget_usd=budget_usd, database_url=database_url,
-        progress=_LogProgress(f"{workload}/{candidate}"),
+        attempt=attempt, retry_level=retry_level, progress=_LogProgress(f"{workload}/{candidate}"),
     )  # fmt: skip
 
 
@@ -147,93 +148,69 @@ async def run_benchmark(
     budget_usd: float | None = None,
     database_url: str | None = None,
     progress: Any = None,
+    attempt: int | None = None,
+    retry_level: int = 1,
+    retry_cooldown_s: float | None = None,
+    lease_times: LeaseTimes | None = None,
 ) -> BenchmarkOutcome:
-    """The benchmark itself, outside Prefect (the CLI's ``bench`` calls it directly)."""
+    """The benchmark itself, outside Prefect (the CLI's ``bench`` calls it directly).
+
+    Args:
+        attempt: the benchmark attempt (``run --fresh`` starts a new one); default the
+            workload's newest for this quarter, else 1.
+        retry_level: retry passes the run should have had when this returns (0: none).
+        retry_cooldown_s: pause before a retry pass; default ``RELITIGATE_RETRY_COOLDOWN_S``.
+        lease_times: lease settings; default the ``RELITIGATE_LEASE_*`` settings.
+
+    Raises:
+        LeaseHeldError: another process held the benchmark longer than the wait.
+        LeaseLostError: this process stalled past its lease and another took it over.
+        EvaluationError: the engine's (configuration, permanent provider error).
+    """
+    config = settings()
     factory = registry_sessions(database_url)
-    url = database_url or settings().resolved_database_url()
-    with factory.begin() as session:
-        bundle = load_workload(session, workload)
-        row = _find(bundle.candidates, workload, candidate)
-        spec = mapping.candidate_spec(row)
-        items = [mapping.eval_item(i) for i in bundle.items]
-        scorer_raw = dict(bundle.workload.scorer or {})
-        run = open_run(
-            session,
-            candidate_id=row.id,
-            eval_set_version_id=bundle.version.id,
-            quarter=quarter,
-            budget_usd=budget_usd,
-        )
-        run_id = run.id
-        journal = ResultJournal(journal_path(settings().data_dir, url, run_id))
-        write_item_results(session, run_id, journal.rows())  # what a killed try received
-        skip = finished_item_keys(session, run_id)
-        runner, serving = row.runner.value, dict(row.serving or {})
-    journal.discard()  # the registry holds it now; this try journals afresh
-    if len(skip) == len(items):
-        with factory.begin() as session:
-            stored = finish_run(session, run_id, RunStatus.COMPLETE, None, None)
-        return BenchmarkOutcome(
-            workload, candidate, quarter, run_id, stored.status.value, None, 0, len(skip), 0.0
-        )
-
-    scorer, credentials = await anyio.to_thread.run_sync(
-        _scorer_and_credentials, scorer_raw, [spec]
+    url = database_url or config.resolved_database_url()
+    job = await anyio.to_thread.run_sync(
+        load_job, factory, url, (workload, candidate, quarter), attempt, FLUSH_S
     )
-    sink = RegistrySink(run_id, database_url, journal)
-    stats: dict[str, Any] = {}
-    try:
-        if runner in ("vllm", "transformers"):
-            from tasks.gpu.runners import run_self_hosted
-
-            hosted = await run_self_hosted(
-                runner, spec, serving, items, scorer=scorer, skip_keys=skip, sink=sink,
-                budget_usd=budget_usd, progress=progress,
-            )  # fmt: skip
-            summary = hosted.summary
-            stats.update(_throughput_stats(hosted.throughput))
-        else:
-            from tasks.evaluation.runner import run_candidate
-
-            summary = await run_candidate(
-                spec, items, scorer=scorer, skip_keys=skip, sink=sink, env=credentials,
-                budget_usd=budget_usd, progress=progress, flush_interval_s=FLUSH_S,
-            )  # fmt: skip
-    except EvaluationError as exc:
-        failed: RunSummary | None = getattr(exc, "summary", None)
-        with factory.begin() as session:
-            finish_run(
-                session, run_id, RunStatus.FAILED,
-                _summary_stats(failed) if failed else {}, None, error=str(exc),
-            )  # fmt: skip
-        journal.discard()
-        raise
-    finally:
-        journal.close()  # kept on disk if the registry may lack some of it (e.g. it is down)
-    stats.update(_summary_stats(summary))
-    with factory.begin() as session:
-        finish_run(session, run_id, summary.status, stats, summary.model_version)
-    journal.discard()
+    times = lease_times or LeaseTimes(
+        ttl_s=config.lease_ttl_s, heartbeat_s=config.lease_heartbeat_s, wait_s=config.lease_wait_s
+    )
+    cooldown = config.retry_cooldown_s if retry_cooldown_s is None else retry_cooldown_s
+    name = benchmark_lease_name(candidate_id=job.candidate_id, eval_set_version_id=job.version_id,
+                                quarter=quarter, attempt=job.attempt)  # fmt: skip
+    log = _logger()
+    totals = PassTotals()
+    holder = Holder.this_process(_flow_run_id())
+    async with held_lease(factory, name, holder, times, label=job.label, log=log) as held:
+        run_id, status, reason = await run_pass(job, factory, budget_usd, progress, totals)
+        if status == RunStatus.COMPLETE.value and retry_level > 0:
+            await retry_pass(job, factory, run_id, retry_level, cooldown, budget_usd,
+                              progress, totals, log)  # fmt: skip
     return BenchmarkOutcome(
-        workload=workload,
-        candidate=candidate,
-        quarter=quarter,
-        run_id=run_id,
-        status=summary.status,
-        reason=summary.reason,
-        items_called=summary.items_done,
-        items_skipped=summary.items_skipped,
-        cost_usd=float(summary.cost_usd),
-    )
+        workload=workload, candidate=candidate, quarter=quarter, run_id=run_id, status=status,
+        reason=reason, items_called=totals.called, items_skipped=totals.skipped,
+        cost_usd=totals.cost_usd, attempt=job.attempt, items_retried=totals.retried,
+        lease_waited_s=held.waited_s,
+    )  # fmt: skip
+
+
+def _flow_run_id() -> str | None:
+    """The Prefect flow run this process works for, if any (recorded with the lease)."""
+    from prefect.runtime import flow_run
+
+    value = flow_run.id
+    return None if value is None else str(value)
 
 
 def preflight_workload(workload: str, database_url: str | None = None) -> None:
     """Check every candidate of ``workload`` before anything is spent on any of them.
 
     Credentials present, route resolvable and priced, scorer buildable (an LLM judge checks
-    its own credentials), serving settings valid. Raises the engine's named error.
+    its own credentials), serving settings valid, and each distinct provider endpoint accepts
+    a connection. Raises the engine's named error.
     """
-    from tasks.evaluation.preflight import check_candidate
+    from tasks.evaluation.preflight import check_candidate, check_endpoints
 
     with registry_sessions(database_url).begin() as session:
         bundle = load_workload(session, workload, with_items=False)
@@ -243,73 +220,14 @@ def preflight_workload(workload: str, database_url: str | None = None) -> None:
     from tasks.evaluation.scorers import check_judge_independent
 
     specs = [spec for _, _, spec, _ in rows]
-    scorer, credentials = _scorer_and_credentials(scorer_raw, specs)
+    scorer, credentials = scorer_and_credentials(scorer_raw, specs)
     check_judge_independent(scorer, specs)
+    checked = []
     for name, runner, spec, serving in rows:
         if runner == "api":
-            check_candidate(spec, env=credentials)
+            checked.append((name, check_candidate(spec, env=credentials)))
         else:
             from tasks.gpu.config import parse_serving
 
             parse_serving(name, serving)
-
-
-def _scorer_and_credentials(
-    scorer_raw: Mapping[str, Any], specs: Sequence[CandidateSpec]
-) -> tuple[Scorer, dict[str, str]]:
-    """The workload's scorer and the API keys its candidates and judge name (environment,
-    else Prefect Secret blocks; see :mod:`tasks.credentials`). Blocking: run in a thread
-    from async code."""
-    from tasks.credentials import credentials_for
-    from tasks.evaluation.scorers import build_scorer
-
-    settings = mapping.scorer_spec(scorer_raw)
-    judge_key = settings.get("api_key_env") if settings.get("type") == "llm_judge" else None
-    credentials = credentials_for([*(s.api_key_env or "" for s in specs), judge_key or ""])
-    if settings.get("type") == "llm_judge":
-        settings = {**settings, "env": credentials}
-    return build_scorer(settings), credentials
-
-
-def _find(candidates: Sequence[Candidate], workload: str, name: str) -> Candidate:
-    for row in candidates:
-        if row.name == name:
-            return row
-    from registry.errors import NotFoundError
-
-    names = ", ".join(c.name for c in candidates)
-    raise NotFoundError(f"workload {workload!r} has no candidate {name!r} (it has: {names})")
-
-
-def _summary_stats(summary: RunSummary) -> dict[str, Any]:
-    return {
-        "items_total": summary.items_total,
-        "items_done": summary.items_done,
-        "items_skipped": summary.items_skipped,
-        "items_passed": summary.items_passed,
-        "items_errored": summary.items_errored,
-        "prompt_tokens": summary.prompt_tokens,
-        "completion_tokens": summary.completion_tokens,
-        "cost_usd": str(summary.cost_usd),
-        "judge_cost_usd": str(summary.judge_cost_usd),
-        "startup_s": summary.startup_s,
-        "wall_s": summary.wall_s,
-        "throughput_items_per_s": summary.throughput_items_per_s,
-        "p50_latency_ms": summary.p50_latency_ms,
-        "p95_latency_ms": summary.p95_latency_ms,
-        "gpu_cost_per_call_usd": (
-            None if summary.gpu_cost_per_call_usd is None else str(summary.gpu_cost_per_call_usd)
-        ),
-        "reason": summary.reason,
-    }
-
-
-def _throughput_stats(report: ThroughputReport) -> dict[str, Any]:
-    return {
-        "hardware": report.hardware,
-        "device": report.device,
-        "batch_size": report.batch_size,
-        "items_per_s": report.items_per_s,
-        "output_tokens_per_s": report.output_tokens_per_s,
-        "throughput": report.describe(),
-    }
+    check_endpoints(checked, scorer=scorer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,12 @@ import anyio
 from prefect import task
 from sqlalchemy.orm import Session
 
-from registry.decisions import decision_history, get_decision, save_decision
+from registry.decisions import decision_history, get_decision, write_decision
 from registry.errors import NotFoundError
 from registry.models import Decision, Run
 from registry.notices import enqueue_notice
 from registry.queries import WorkloadBundle, load_workload
-from registry.runs import load_run_results, runs_for
+from registry.runs import latest_attempt, load_run_results, runs_for
 from tasks import mapping
 from tasks.decision import decide
 from tasks.decision.chart import outcome_chart_png
@@ -47,6 +47,12 @@ class DecisionSummary:
     memo_path: str | None
     reused: bool
     """True when the quarter was already decided and nothing was recomputed."""
+    attempt: int = 1
+    """The benchmark attempt the decision was taken on."""
+    revision: int = 1
+    """1 for the quarter's first decision, + 1 each time it was replaced."""
+    retry_passes: dict[str, int] = field(default_factory=dict)
+    """Retry passes each candidate's run had had when the decision was taken."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for artifacts and the CLI."""
@@ -63,6 +69,18 @@ def existing_decision(
         return None if row is None else _summary_of(workload, row, reused=True)
 
 
+def next_attempt(workload: str, quarter: str, database_url: str | None = None) -> int:
+    """The attempt a fresh re-benchmark of the quarter gets (one past the newest)."""
+    with registry_sessions(database_url).begin() as session:
+        bundle = load_workload(session, workload, with_items=False)
+        return 1 + latest_attempt(
+            session,
+            candidate_ids=[c.id for c in bundle.candidates],
+            eval_set_version_id=bundle.version.id,
+            quarter=quarter,
+        )
+
+
 @task(name="decide", task_run_name="decide {workload} ({quarter})")
 async def decide_task(
     workload: str,
@@ -71,6 +89,9 @@ async def decide_task(
     force: bool = False,
     today: date | None = None,
     flow_run_url: str | None = None,
+    attempt: int | None = None,
+    supersedes: int | None = None,
+    because: str = "force",
 ) -> DecisionSummary:
     """Decide ``workload`` for ``quarter`` from its recorded runs and record the outcome.
 
@@ -79,9 +100,10 @@ async def decide_task(
     """
     return await anyio.to_thread.run_sync(
         functools.partial(
-            record_decision, workload, quarter, force=force, today=today, flow_run_url=flow_run_url
+            record_decision, workload, quarter, force=force, today=today,
+            flow_run_url=flow_run_url, attempt=attempt, supersedes=supersedes, because=because,
         )
-    )
+    )  # fmt: skip
 
 
 def record_decision(
@@ -92,22 +114,35 @@ def record_decision(
     today: date | None = None,
     flow_run_url: str | None = None,
     database_url: str | None = None,
+    attempt: int | None = None,
+    supersedes: int | None = None,
+    because: str = "force",
 ) -> DecisionSummary:
-    """The decide task's body, callable without Prefect."""
+    """The decide task's body, callable without Prefect.
+
+    Decides from the runs of ``attempt`` (default the newest). A stored decision is returned
+    as it is unless ``force`` (replace it) or it is at revision ``supersedes`` (replace it if
+    no other process did first). When another process records the quarter first, its
+    decision is returned (``reused``) and this one writes no memo and enqueues no notice.
+    """
     with registry_sessions(database_url).begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         stored = get_decision(session, bundle.workload.id, quarter)
-        if stored is not None and not force:
+        if stored is not None and not force and stored.revision != supersedes:
             return _summary_of(workload, stored, reused=True)
-        inputs, run_ids = _inputs(session, bundle, quarter)
+        if attempt is None:
+            attempt = max(1, latest_attempt(
+                session, candidate_ids=[c.id for c in bundle.candidates],
+                eval_set_version_id=bundle.version.id, quarter=quarter,
+            ))  # fmt: skip
+        inputs, runs = _inputs(session, bundle, quarter, attempt)
         outcome = decide(
             inputs,
             rng_seed=zlib.crc32(quarter.encode()),
             today=today or date.today(),
         )
-        memo_path = _write_memo(outcome)
-        buy_run = run_ids.get(outcome.buy.name)
-        decision = save_decision(
+        retry_passes = {c.name: runs[c.id].retry_passes for c in bundle.candidates}
+        write = write_decision(
             session,
             workload_id=bundle.workload.id,
             quarter=quarter,
@@ -122,13 +157,21 @@ def record_decision(
             reproducibility={
                 **dict(outcome.reproducibility),
                 "recommended_action": outcome.recommended_action,
+                "attempt": attempt,
+                "retry_passes": retry_passes,
             },
             memo=outcome.memo,
             next_review=_next_review(outcome),
-            fine_tune_run_id=run_ids.get(bundle.fine_tune.name),
-            buy_run_id=buy_run,
+            fine_tune_run_id=runs[bundle.fine_tune.id].id,
+            buy_run_id=_run_id_of(bundle, runs, outcome.buy.name),
+            attempt=attempt,
             replace=force,
+            supersedes=supersedes,
+            because=because,
         )
+        if not write.written:  # another process decided first: its decision stands
+            return _summary_of(workload, write.decision, reused=True)
+        memo_path = _write_memo(outcome)
         entry = outbox_entry(
             mapping.notice_facts(
                 outcome,
@@ -142,7 +185,7 @@ def record_decision(
         if entry is not None:
             enqueue_notice(
                 session,
-                decision_id=decision.id,
+                decision_id=write.decision.id,
                 workload_id=bundle.workload.id,
                 quarter=quarter,
                 kind=entry.kind,
@@ -158,16 +201,28 @@ def record_decision(
             notice_kind=None if entry is None else entry.kind,
             memo_path=None if memo_path is None else str(memo_path),
             reused=False,
+            attempt=attempt,
+            revision=write.decision.revision,
+            retry_passes=retry_passes,
         )
 
 
+def _run_id_of(bundle: WorkloadBundle, runs: dict[int, Run], name: str) -> int | None:
+    for candidate in bundle.candidates:
+        if candidate.name == name:
+            return runs[candidate.id].id
+    return None
+
+
 def _inputs(
-    session: Session, bundle: WorkloadBundle, quarter: str
-) -> tuple[DecisionInputs, dict[str, int]]:
+    session: Session, bundle: WorkloadBundle, quarter: str, attempt: int
+) -> tuple[DecisionInputs, dict[int, Run]]:
     candidates = bundle.candidates
     runs: dict[int, Run] = {
         run.candidate_id: run
-        for run in runs_for(session, candidate_ids=[c.id for c in candidates], quarter=quarter)
+        for run in runs_for(
+            session, candidate_ids=[c.id for c in candidates], quarter=quarter, attempt=attempt
+        )
         if run.eval_set_version_id == bundle.version.id
     }
     sides = []
@@ -176,7 +231,8 @@ def _inputs(
         if run is None:
             raise NotFoundError(
                 f"workload {bundle.workload.name!r}: candidate {candidate.name!r} has no run for "
-                f"{quarter} on eval set version {bundle.version.version}; benchmark it first"
+                f"{quarter} (attempt {attempt}) on eval set version {bundle.version.version}; "
+                "benchmark it first"
             )
         sides.append(
             mapping.side_results(
@@ -204,7 +260,7 @@ def _inputs(
         judge=judge,
         task_changed=previous_hash is not None and previous_hash != bundle.version.content_hash,
     )
-    return inputs, {c.name: runs[c.id].id for c in candidates}
+    return inputs, runs
 
 
 def _previous(session: Session, bundle: WorkloadBundle, quarter: str) -> PriorDecision | None:
@@ -243,6 +299,7 @@ def _summary_of(workload: str, row: Decision, *, reused: bool) -> DecisionSummar
     metrics = row.metrics or {}
     key = "ratio" if row.workload.case.value == "cost_distillation" else "difference"
     advantage = (metrics.get(key) or {}).get("value")
+    passes = (row.reproducibility or {}).get("retry_passes") or {}
     return DecisionSummary(
         workload=workload,
         quarter=row.quarter,
@@ -252,4 +309,7 @@ def _summary_of(workload: str, row: Decision, *, reused: bool) -> DecisionSummar
         notice_kind=None,
         memo_path=None,
         reused=reused,
+        attempt=row.attempt,
+        revision=row.revision,
+        retry_passes={str(k): int(v) for k, v in passes.items()},
     )

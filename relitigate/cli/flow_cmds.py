@@ -46,19 +46,45 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--workload", help="Only this workload (repeatable).")
         ] = None,
         force: Annotated[
-            bool, typer.Option("--force", help="Re-decide quarters already decided.")
+            bool,
+            typer.Option(
+                "--force",
+                help="Re-decide quarters already decided, from the stored results (benchmarks "
+                "only resume).",
+            ),
+        ] = False,
+        fresh: Annotated[
+            bool,
+            typer.Option(
+                "--fresh",
+                help="Re-benchmark from scratch as a new attempt and decide again; the earlier "
+                "attempt's runs, results and decision stay on record.",
+            ),
         ] = False,
     ) -> None:
-        """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL)."""
+        """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL).
+
+        A quarter already decided keep, watch or retire is reused; one decided inconclusive
+        gets a retry pass over its errored items and is decided again.
+        """
         import asyncio
 
         q = _check_quarter(quarter)
+        from tasks.runtime import registry_sessions
+
+        registry_sessions()  # reachable and up to date, before Prefect starts
         from relitigate.prefect_env import apply_prefect_defaults
 
         apply_prefect_defaults()
-        from flows.quarter import relitigate_quarter
+        from flows.quarter import QuarterFailedError, relitigate_quarter
 
-        rows = asyncio.run(relitigate_quarter(quarter=q, workloads=workload or None, force=force))
+        try:
+            rows = asyncio.run(
+                relitigate_quarter(quarter=q, workloads=workload or None, force=force, fresh=fresh)
+            )
+        except QuarterFailedError as exc:
+            _print_failed_quarter(exc.rows or [{"verdict": "error", "detail": str(exc)}])
+            raise typer.Exit(code=1) from None
         _print_rows(rows)
 
     @app.command()
@@ -92,6 +118,20 @@ def register(app: typer.Typer) -> None:
         from relitigate.cli.demo_view import show_demo
 
         show_demo(folder.resolve())
+
+
+def _print_failed_quarter(rows: list[dict[str, Any]]) -> None:
+    """The decided workloads' table, then one line per failed workload with its cause."""
+    from tasks.redaction import scrub
+
+    decided = [r for r in rows if r.get("verdict") != "error"]
+    if decided:
+        _print_rows(decided)
+    for r in rows:
+        if r.get("verdict") == "error":
+            cause = next((ln for ln in str(r.get("detail", "")).splitlines() if ln.strip()), "")
+            where = " ".join(str(r[k]) for k in ("workload", "quarter") if r.get(k))
+            typer.echo(scrub(f"relitigate: {where or 'quarter'} failed: {cause}"), err=True)
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:

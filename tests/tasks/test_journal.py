@@ -101,6 +101,8 @@ def _child(registry: dict[str, Any], flush_s: float) -> subprocess.Popen[str]:
 
     env = {**os.environ, "RELITIGATE_DATABASE_URL": registry["url"]}
     env["RELITIGATE_DATA_DIR"] = str(registry["data"])
+    # the killed child's benchmark lease is taken over once it expires: keep that short
+    env.update(RELITIGATE_LEASE_TTL_S="2", RELITIGATE_LEASE_HEARTBEAT_S="0.5")
     return subprocess.Popen(
         [sys.executable, "-m", "tests.tasks.journal_child", "w", "ft", "2026Q4", str(flush_s)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
