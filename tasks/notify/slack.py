@@ -21,7 +21,8 @@ The token lives in the ``WebClient`` only, and is registered with :mod:`tasks.re
 slack_sdk sends it in the Authorization header, never in a URL. A server (or a proxy) may
 echo it in an error body: our errors carry only the method and Slack's error code, cut to
 the shape of a code and scrubbed, and are raised without the slack_sdk exception (whose text
-holds the whole body) as their cause; slack_sdk's own debug log of bodies is scrubbed too.
+holds the whole body) as their cause; registering the token turns on the process-wide log
+scrubbing, which covers slack_sdk's own debug log of response bodies.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from slack_sdk.http_retry.state import RetryState
 from tasks.notify.errors import DEFAULT_TOKEN_SETTING, SlackPermanentError
 from tasks.notify.failures import classify_api_error, classify_transport_error, refused
 from tasks.notify.ports import PostedMessage
-from tasks.redaction import ScrubFilter, register_secret
+from tasks.redaction import register_secret
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ NOTICE_EVENT_TYPE = "relitigate_notice"
 """Message metadata ``event_type`` on every notice; its payload holds the notice id."""
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
-
-_SCRUB = ScrubFilter()
 
 _METHODS = {
     "users.lookupByEmail": "users_lookupByEmail",
@@ -119,8 +118,6 @@ class SlackClient:
             else FixedValueRetryIntervalCalculator(retry_interval)
         )
         sdk_logger = logging.getLogger("tasks.notify.slack_sdk")
-        if _SCRUB not in sdk_logger.filters:  # it logs response bodies at debug level
-            sdk_logger.addFilter(_SCRUB)
         self._reads = WebClient(
             token=token.get_secret_value(),
             base_url=base_url,

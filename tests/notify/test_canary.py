@@ -50,6 +50,7 @@ def test_canary_token_appears_nowhere(
         logging.getLogger(name).setLevel(logging.DEBUG)
     client = client_for(slack.base_url)
     errors: list[BaseException] = []
+    slack.echo_token = True  # every error body repeats the Authorization header it got
 
     # every path: sent, rate limited, 5xx (lost response), email lookup, permanent failure,
     # reconciliation from history, connection refused, a wrong token
@@ -124,6 +125,7 @@ def test_canary_token_appears_nowhere(
         assert canary not in text, f"token leaked into {where}"
         assert "CANARY" not in text, f"part of the token leaked into {where}"
     assert "channel_not_found" in registry  # the dump is real
+    assert "you sent Bearer" in logs  # the echoing bodies were logged, scrubbed
 
 
 def test_load_token_prefers_settings_and_never_touches_prefect_without_a_block() -> None:
