@@ -1,4 +1,4 @@
-"""Benchmark: decide 1000 workloads x 1000 paired items, paired bootstrap included.
+"""Benchmark: decide 1000 workloads x 1000 paired items, score tests included.
 
 Run from the repository root::
 
@@ -6,12 +6,9 @@ Run from the repository root::
 
 Building the inputs is not timed. Timed, each as the median of ``--runs`` runs:
 
-* ``decide``: :func:`tasks.decision.decide` for every workload (2000 bootstrap resamples,
-  all statistics, gates, trend, verdict, reproducibility; no memo, no chart). Every
-  workload uses the run's seed, as the quarterly flow does, so the resample counts for
-  1000 items are drawn once and reused.
-* ``decide, distinct seeds``: the same with a different seed per workload (each draws its
-  own resample counts), on ``--distinct`` workloads, scaled to 1000.
+* ``decide``: :func:`tasks.decision.decide` for every workload (score tests and intervals
+  against every buy, all statistics, gates, trend, verdict, reproducibility; no memo, no
+  chart). Engine version 2 is deterministic: the seed is recorded, not used.
 * ``memo``: rendering every outcome's markdown memo.
 * ``chart``: one PNG chart per outcome, on ``--charts`` outcomes, scaled to 1000.
 
@@ -144,7 +141,6 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=1000)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--distinct", type=int, default=50)
     parser.add_argument("--charts", type=int, default=20)
     args = parser.parse_args()
 
@@ -154,10 +150,6 @@ def main() -> None:
 
     def run_all() -> None:
         outcomes[:] = [decide(c, rng_seed=42, today=TODAY) for c in cases]
-
-    def run_distinct() -> None:
-        for i, c in enumerate(cases[: args.distinct]):
-            decide(c, rng_seed=1000 + i, today=TODAY)
 
     def memos() -> None:
         for o in outcomes:
@@ -169,7 +161,6 @@ def main() -> None:
 
     scale = args.workloads
     decide_s, decide_runs = median_seconds(run_all, args.runs)
-    distinct_s, _ = median_seconds(run_distinct, args.runs)
     memo_s, _ = median_seconds(memos, args.runs)
     chart_s, _ = median_seconds(charts, args.runs)
     verdicts = {v: sum(o.verdict == v for o in outcomes) for v in VERDICTS}
@@ -178,11 +169,13 @@ def main() -> None:
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
     print(f"{args.workloads} workloads x {args.items} items, median of {args.runs} runs")
-    print(f"decide (shared seed):   {decide_s:.3f} s  runs {[round(t, 3) for t in decide_runs]}")
-    print(
-        f"decide (distinct seeds): {distinct_s / args.distinct * scale:.3f} s per {scale} "
-        f"(measured on {args.distinct})"
-    )
+    half = {"binary": cases[0::2], "continuous": cases[1::2]}
+    for kind, subset in half.items():
+        part_s, _ = median_seconds(
+            lambda s=subset: [decide(c, rng_seed=42, today=TODAY) for c in s], 1
+        )
+        print(f"decide, {kind} half:   {part_s:.3f} s for {len(subset)}")
+    print(f"decide:                 {decide_s:.3f} s  runs {[round(t, 3) for t in decide_runs]}")
     print(f"memo markdown:          {memo_s:.3f} s per {scale}")
     print(
         f"chart PNG:              {chart_s / args.charts * scale:.3f} s per {scale} "

@@ -5,6 +5,7 @@ Randomness arrives as a seed and time as a date. Start with :func:`decide`.
 """
 
 from tasks.decision.chart import outcome_chart_png, trend_chart_png
+from tasks.decision.comparison import BuyComparison
 from tasks.decision.decide import ENGINE_VERSION, decide
 from tasks.decision.errors import (
     DecisionError,
@@ -18,6 +19,7 @@ from tasks.decision.memo import render_memo
 from tasks.decision.money import DAYS_PER_MONTH, MoneySummary
 from tasks.decision.outcome import DecisionOutcome
 from tasks.decision.quarter import Quarter, next_review_date
+from tasks.decision.repeated import RepeatedTesting
 from tasks.decision.sides import SideSummary
 from tasks.decision.stats import Estimate, McNemar, PairedComparison
 from tasks.decision.trend import USEFUL_LIFE_QUARTERS, TrendPoint, TrendSummary
@@ -37,6 +39,7 @@ __all__ = [
     "ENGINE_VERSION",
     "USEFUL_LIFE_QUARTERS",
     "VERDICTS",
+    "BuyComparison",
     "DecisionError",
     "DecisionInputs",
     "DecisionOutcome",
@@ -52,6 +55,7 @@ __all__ = [
     "MoneySummary",
     "PairedComparison",
     "Quarter",
+    "RepeatedTesting",
     "SideResults",
     "SideSummary",
     "Thresholds",

@@ -78,8 +78,10 @@ def _candidates(o: DecisionOutcome) -> str:
         for s in (o.fine_tune, *o.buys)
     ]
     note = (
-        "The buy alternative is the best buy candidate on quality (ties: lower cost per "
-        "useful task) among those within the error limit."
+        f"Buy compared: `{o.buy.name}`. The fine-tune is tested against every buy "
+        f"alternative ({o.comparison.correction}); the buy compared is the one that eroded "
+        "it, else the one it saves least against when that fails, else its strongest "
+        "challenger (smallest erosion p-value)."
     )
     header = ("Role", "Name", "Route", "Version", "Pricing")
     return "## Candidates\n\n" + _table(header, rows) + "\n\n" + note
@@ -116,8 +118,8 @@ def _head_to_head(o: DecisionOutcome) -> str:
         "",
         _table(("", f"fine-tune `{ft.name}`", f"buy `{buy.name}`"), rows),
         "",
-        f"- Quality ratio fine-tune / buy: {_est(c.ratio)}; paired bootstrap, "
-        f"{c.resamples} resamples.",
+        f"- Quality ratio fine-tune / buy: {_est(c.ratio)}; score interval with the variance "
+        "taken under the null (docs/statistics.md).",
         f"- Paired difference fine-tune - buy: {_est(c.difference, signed=True)}.",
         f"- McNemar exact test on pass/fail: {o.mcnemar.fine_tune_only} items only the "
         f"fine-tune passed, {o.mcnemar.buy_only} only the buy passed, p = "
@@ -125,29 +127,46 @@ def _head_to_head(o: DecisionOutcome) -> str:
         f"- Minimum detectable difference (80% power, alpha {o.thresholds.alpha}): "
         f"{o.minimum_detectable_difference:.3f} score points with {ft.n_items} items.",
         "- Errored items count as failed in the point estimates; the ratio and difference "
-        "intervals also allow any score for them, so errors widen the intervals.",
+        "intervals and tests also allow any score for them, so errors widen the intervals. "
+        "Costs per call and per useful task come from answered calls only.",
         "- Net monthly savings of keeping the fine-tune (buy - fine-tune - fixed costs, "
         f"{m.days_per_month} days/month): "
         + ("unknown (volume not recorded)" if savings is None else _usd(savings, 0))
         + ".",
     ]
-    others = [b for b in o.buys if b is not o.buy]
-    if others:
-        rows2 = [
+    rows2 = [
+        (
+            f"`{b.name}`" + (" (compared)" if b is o.buy else ""),
+            _est(b.quality),
+            _per_task(b.cost_per_useful_task_usd),
+            _errors(b),
+            _est(cmp.ratio if o.case == "cost_distillation" else cmp.difference),
+            _pvalue(cmp.p_eroded),
+            _pvalue(cmp.p_adjusted),
+            "yes" if cmp.holds else "no",
+        )
+        for b, cmp in zip(o.buys, o.comparisons, strict=True)
+    ]
+    measure = "Ratio" if o.case == "cost_distillation" else "Difference"
+    lines += [
+        "",
+        f"Every buy alternative ({o.comparison.correction}; erosion is found when an "
+        f"adjusted p-value is below {o.thresholds.alpha / 2:g}):",
+        "",
+        _table(
             (
-                f"`{b.name}`",
-                _est(b.quality),
-                _per_task(b.cost_per_useful_task_usd),
-                _errors(b),
-            )
-            for b in others
-        ]
-        lines += [
-            "",
-            "Other buy candidates:",
-            "",
-            _table(("Name", "Quality", "Cost per useful task", "Errors"), rows2),
-        ]
+                "Buy",
+                "Quality",
+                "Cost per useful task",
+                "Errors",
+                f"{measure} vs fine-tune",
+                "Erosion p",
+                "Adjusted p",
+                "Holds",
+            ),
+            rows2,
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -160,7 +179,8 @@ def _verdict(o: DecisionOutcome) -> str:
     reasons = "\n".join(f"- {r}" for r in o.reasons)
     return (
         f"## Verdict: {o.verdict}\n\nDecided by rule {o.rule} of the verdict rules "
-        f"(`tasks/decision/verdict.py`).\n\n{reasons}\n\n{o.recommended_action}"
+        f"(`tasks/decision/verdict.py`).\n\n{reasons}\n\n{o.recommended_action}\n\n"
+        f"Repeated testing: {o.repeated.sentence()}."
     )
 
 
@@ -225,7 +245,7 @@ def _reproducibility(o: DecisionOutcome) -> str:
         f"- Fine-tune: `{ft['route']}` version {ft['model_version'] or 'unrecorded'}",
         *(f"- Buy: `{b['route']}` version {b['model_version'] or 'unrecorded'}" for b in r["buys"]),
         "- Judge: " + _judge(judge),
-        f"- Bootstrap: {r['bootstrap_resamples']} resamples, seed {r['bootstrap_seed']}",
+        f"- Statistics: {r['method']} (deterministic; run seed {r['seed']} recorded)",
         f"- Thresholds: {_thresholds(o)}",
         f"- Engine version {r['engine_version']}, numpy {r['numpy_version']}",
         f"- Next review: {r['next_review_date']}",
@@ -264,6 +284,8 @@ def _est(e: Estimate, *, signed: bool = False) -> str:
 
 
 def _usd(x: float, digits: int) -> str:
+    if x != x:  # NaN: no answered call
+        return "n/a (no answered call)"
     sign = "-" if x < 0 else ""
     return f"{sign}${abs(x):,.{digits}f}"
 
@@ -278,6 +300,10 @@ def _monthly(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.3f}"
+
+
+def _pvalue(p: float) -> str:
+    return f"{p:.3g}" if p >= 0.001 else "< 0.001"
 
 
 def _errors(s: SideSummary) -> str:

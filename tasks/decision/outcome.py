@@ -10,8 +10,10 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from tasks.decision.comparison import BuyComparison
 from tasks.decision.gates import GateOutcome
 from tasks.decision.money import MoneySummary
+from tasks.decision.repeated import RepeatedTesting
 from tasks.decision.sides import SideSummary
 from tasks.decision.stats import McNemar, PairedComparison
 from tasks.decision.trend import TrendSummary
@@ -37,9 +39,13 @@ class DecisionOutcome:
     reasons: tuple[str, ...]
     fine_tune: SideSummary
     buy: SideSummary
-    """The buy alternative: the best of ``buys`` this quarter."""
+    """The buy alternative compared: the one that eroded the fine-tune (or that it saves
+    least against, when that fails), else its strongest challenger. See ``decide.py``."""
     buys: tuple[SideSummary, ...]
     comparison: PairedComparison
+    """The fine-tune against ``buy``."""
+    comparisons: tuple[BuyComparison, ...]
+    """The fine-tune against every buy, in the order of ``buys``, with Holm's p-values."""
     mcnemar: McNemar
     minimum_detectable_difference: float
     money: MoneySummary
@@ -48,6 +54,8 @@ class DecisionOutcome:
     history: tuple[HistoryPoint, ...]
     """Past quarters as given, oldest first (this quarter excluded)."""
     thresholds: Thresholds
+    repeated: RepeatedTesting
+    """The chance of a wrong retire over the fine-tune's expected life under this rule."""
     reproducibility: Mapping[str, Any]
     recommended_action: str
     notice_kind: str | None
@@ -77,7 +85,10 @@ class DecisionOutcome:
                 "buy": self.buy,
                 "ratio": self.comparison.ratio,
                 "difference": self.comparison.difference,
-                "bootstrap": {"resamples": self.comparison.resamples, "seed": self.comparison.seed},
+                "compared_buy": self.comparison.buy,
+                "correction": self.comparison.correction,
+                "comparisons": self.comparisons,
+                "repeated_testing": self.repeated,
                 "mcnemar": self.mcnemar,
                 "minimum_detectable_difference": self.minimum_detectable_difference,
                 "money": self.money,

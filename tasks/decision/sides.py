@@ -1,16 +1,16 @@
-"""One side's summary, pairing two sides item by item, and picking the best buy alternative."""
+"""One side's summary, and pairing two sides item by item."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tasks.decision.errors import MisalignedItemsError
-from tasks.decision.money import cost_per_call, cost_per_useful_task, total_cost
+from tasks.decision.money import answered_cost, cost_per_call, cost_per_useful_task, total_cost
 from tasks.decision.stats import Estimate, mean_interval
 from tasks.decision.types import FloatArray, Role, SideResults, Throughput
 
@@ -33,9 +33,11 @@ class SideSummary:
     quality_if_errors_passed: float
     """Mean score with errored items counted as 1: the other end of what errors allow."""
     cost_per_call_usd: float
+    """Mean over answered calls (errored calls left out); NaN when none was answered."""
     total_cost_usd: float
+    """What the run paid, errored calls included."""
     cost_per_useful_task_usd: float | None
-    """None when nothing passed."""
+    """Cost of the answered calls / items passed; None when nothing passed."""
     latency_p50_ms: float | None
     """Over calls that did not error; None when all errored."""
     latency_p95_ms: float | None
@@ -79,7 +81,7 @@ def summarize(side: SideResults, *, alpha: float) -> SideSummary:
         quality_if_errors_passed=float(high.mean()),
         cost_per_call_usd=cost_per_call(side),
         total_cost_usd=spent,
-        cost_per_useful_task_usd=cost_per_useful_task(spent, n_passed),
+        cost_per_useful_task_usd=cost_per_useful_task(answered_cost(side), n_passed),
         latency_p50_ms=p50,
         latency_p95_ms=p95,
         mean_prompt_tokens=float(side.prompt_tokens.mean()),
@@ -122,23 +124,3 @@ def align(fine_tune: SideResults, other: SideResults) -> SideResults:
     )
     changes: dict[str, Any] = {name: getattr(other, name)[order] for name in arrays}
     return dataclasses.replace(other, item_keys=fine_tune.item_keys, **changes)
-
-
-def best_buy_index(summaries: Sequence[SideSummary], *, max_error_rate: float) -> int:
-    """Index of *the* buy alternative: best mean quality, ties to lower cost per useful task.
-
-    Only buys whose own error rate is within the limit compete (a flaky buy's low score is
-    an outage, not its quality); when none is, all compete and the verdict is inconclusive
-    anyway. Remaining ties go to the earlier buy in the list. Note: errors on a buy can change
-    which buy is chosen, so the "more errors never move toward retire" invariant is stated
-    (and tested) for a given buy alternative.
-    """
-    eligible = [i for i, s in enumerate(summaries) if s.error_rate <= max_error_rate]
-    pool = eligible or list(range(len(summaries)))
-
-    def key(i: int) -> tuple[float, float, int]:
-        s = summaries[i]
-        per_task = s.cost_per_useful_task_usd
-        return (-s.quality.value, float("inf") if per_task is None else per_task, i)
-
-    return min(pool, key=key)

@@ -60,7 +60,8 @@ class SideResults:
     passed: BoolArray
     errored: BoolArray
     cost_usd: FloatArray
-    """What each call cost as recorded (errored calls at what they cost, often 0)."""
+    """What each call cost as recorded (errored calls at what they cost, often 0; they are
+    left out of cost per call and per useful task, see ``money.py``)."""
     latency_ms: FloatArray
     prompt_tokens: FloatArray
     completion_tokens: FloatArray
@@ -146,7 +147,6 @@ class Thresholds:
     """Quarters (this one included) needed before a trend can act. Engine default."""
     max_interval_width: float = 0.5
     """An advantage interval wider than this cannot support keep or retire: inconclusive."""
-    bootstrap_resamples: int = 2000
 
     def __post_init__(self) -> None:
         checks = {
@@ -157,7 +157,6 @@ class Thresholds:
             "warning_horizon_quarters": (self.warning_horizon_quarters >= 0, "quarters >= 0"),
             "min_trend_points": (self.min_trend_points >= 2, "at least 2 quarters"),
             "max_interval_width": (self.max_interval_width > 0.0, "a width > 0"),
-            "bootstrap_resamples": (self.bootstrap_resamples >= 100, "at least 100"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -233,7 +232,7 @@ class DecisionInputs:
     quarter: str
     fine_tune: SideResults
     buys: tuple[SideResults, ...]
-    """Buy alternatives; the best on quality this quarter is *the* buy alternative."""
+    """Buy alternatives; the fine-tune must hold against every one (``comparison.py``)."""
     eval_set_hash: str
     history: tuple[HistoryPoint, ...] = ()
     judge: Judge | None = None

@@ -51,7 +51,7 @@ def test_worked_example_numbers() -> None:
     assert o.comparison.ratio.low < 0.95 < o.comparison.ratio.high
     assert o.verdict == "watch"
     assert o.reproducibility["next_review_date"] == "2027-01-01"
-    assert o.reproducibility["bootstrap_seed"] == 7
+    assert o.reproducibility["seed"] == 7
 
 
 def test_outcome_is_json_serialisable_without_nan() -> None:
@@ -80,18 +80,39 @@ def test_same_seed_same_outcome() -> None:
     assert _worked_example().to_json() == _worked_example().to_json()
 
 
-def test_best_buy_is_best_on_quality_ties_to_lower_cost_per_useful_task() -> None:
+def test_every_buy_is_tested_and_the_memo_names_the_buy_and_the_correction() -> None:
+    # 190/200 against 195/200 twice and 150/200 once: the strongest challengers are the two
+    # 195s (equal erosion p-values, ties to the earlier), and the weak, cheap buy is beaten
+    # on quality, so being cheaper than the fine-tune does not make it a replacement
     ft = side("ft", "fine_tune", binary(200, 190))
     pricey = side("pricey", "buy", binary(200, 195), cost=0.001)
     cheap = side("cheap", "buy", binary(200, 195), cost=0.0005)
     weaker = side("weaker", "buy", binary(200, 150), cost=0.00001)
     o = decide(inputs(ft, pricey, weaker, cheap), rng_seed=1, today=TODAY)
-    assert o.best_buy_name == "cheap"
-    assert [b.name for b in o.buys] == ["pricey", "weaker", "cheap"]
-    assert "pricey" in o.memo and "weaker" in o.memo
+    assert o.best_buy_name == "pricey"
+    assert [c.buy for c in o.comparisons] == ["pricey", "weaker", "cheap"]
+    assert o.comparisons[1].beats and not o.comparisons[0].beats
+    p = [c.p_eroded for c in o.comparisons]
+    # Holm: smallest p times 3, then the next times 2 (never below the previous), then 1
+    assert o.comparisons[0].p_adjusted == pytest.approx(min(1.0, 3 * min(p)))
+    assert "Holm's correction over 3 buy alternatives" in o.memo
+    assert "Buy compared: `pricey`" in o.memo
+    savings = next(g for g in o.gates if g.name == "net_savings")
+    assert savings.status == "unknown" and "no replacement" in savings.evidence
+    assert o.verdict == "watch"
 
 
-def test_a_flaky_buy_does_not_become_the_buy_alternative() -> None:
+def test_a_cheaper_buy_that_could_replace_the_fine_tune_fails_net_savings() -> None:
+    ft = side("ft", "fine_tune", binary(200, 190), cost=0.0004)
+    steady = side("steady", "buy", binary(200, 190), cost=0.001)
+    rival = side("rival", "buy", binary(200, 188), cost=0.0001)
+    o = decide(inputs(ft, steady, rival), rng_seed=1, today=TODAY)
+    savings = next(g for g in o.gates if g.name == "net_savings")
+    assert savings.status == "fail" and "`rival`" in savings.evidence
+    assert (o.verdict, o.best_buy_name) == ("retire", "rival")
+
+
+def test_a_flaky_buy_is_not_the_buy_compared_when_a_steady_one_exists() -> None:
     ft = side("ft", "fine_tune", binary(200, 200))
     flaky = side("flaky", "buy", binary(200, 200), errored=[i < 20 for i in range(200)])
     steady = side("steady", "buy", binary(200, 150))
@@ -104,7 +125,10 @@ def test_items_are_paired_by_key_not_by_position() -> None:
     ft = side("ft", "fine_tune", binary(200, 100), keys=keys)
     buy = side("buy", "buy", binary(200, 100)[::-1], keys=keys[::-1])
     o = decide(inputs(ft, buy), rng_seed=1, today=TODAY)
-    assert o.comparison.difference.low == o.comparison.difference.high == 0.0
+    # paired right, the two sides agree on every item: difference 0, and an interval that is
+    # symmetric and narrow (no discordant item seen in 200; paired by position, 200 would be)
+    d = o.comparison.difference
+    assert d.value == 0.0 and d.low == pytest.approx(-d.high) and 0.0 < d.high < 0.03
 
 
 def test_misaligned_items_raise_a_user_error() -> None:
@@ -159,7 +183,7 @@ def test_reproducibility_records_routes_versions_judge_prices_and_hash() -> None
     assert r["fine_tune"]["pricing"] == {"gpu_usd_per_hour": 3.2}
     assert r["buys"][0]["pricing"] == {"input_usd_per_token": 1e-6}
     assert r["judge"] == {"route": "openai/gpt-5", "version": "2026-08"}
-    assert r["bootstrap_resamples"] == 2000
+    assert r["seed"] == 3 and r["engine_version"] == "2"
 
 
 def test_history_point_round_trip_feeds_next_quarter() -> None:
@@ -188,7 +212,7 @@ def test_latency_percentiles_match_numpy_and_skip_errored_calls() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("alpha", 1.5), ("min_items", 0), ("max_error_rate", 1.0), ("bootstrap_resamples", 10)],
+    [("alpha", 1.5), ("min_items", 0), ("max_error_rate", 1.0), ("max_interval_width", 0.0)],
 )
 def test_bad_thresholds_raise_naming_the_field(field: str, value: float) -> None:
     with pytest.raises(InvalidInputsError) as info:

@@ -2,13 +2,13 @@
 
 import pytest
 
+from tasks.decision.comparison import BuyComparison
 from tasks.decision.gates import (
-    domain_margin_gate,
+    advantage_gate,
     domain_stability_gate,
     error_rate_gate,
     eval_items_gate,
     net_savings_gate,
-    quality_ratio_gate,
     task_stability_gate,
     training_examples_gate,
     volume_gate,
@@ -77,9 +77,32 @@ def test_frame_case1_stability_threshold(stable: bool | None, changed: bool, sta
 def test_frame_case1_quality_bar_95_percent_as_non_inferiority(
     low: float, high: float, status: str
 ) -> None:
-    gate = quality_ratio_gate(_ratio((low + high) / 2, low, high), minimum=0.95)
+    # the interval's ends are what the one-sided tests at the bar decide (comparison.py):
+    # erosion p below 0.025 exactly when the upper end is below 0.95, holding when the lower
+    # end is at or above it
+    row = _row("buy", _ratio((low + high) / 2, low, high), p=0.01 if high < 0.95 else 0.3)
+    row = BuyComparison(row.buy, row.ratio, row.difference, row.p_eroded, row.p_eroded,
+                        low >= 0.95, False)  # fmt: skip
+    gate = advantage_gate([row], measure="ratio", bar=0.95, alpha=0.05, correction="none")
     assert gate.status == status
     assert f"{low:.3f}" in gate.evidence and f"{high:.3f}" in gate.evidence
+    assert "`buy`" in gate.evidence and "none" in gate.evidence
+
+
+def _row(name: str, ratio: Estimate, *, p: float, adjusted: float | None = None) -> BuyComparison:
+    diff = Estimate(0.0, -0.01, 0.01, "score")
+    return BuyComparison(name, ratio, diff, p, p if adjusted is None else adjusted, False, False)
+
+
+def test_several_buys_fail_only_on_the_adjusted_p_value_and_name_the_buy() -> None:
+    # unadjusted 0.02 < 0.025 would erode with one buy; Holm over 3 buys makes it 0.06
+    near = _ratio(0.93, 0.90, 0.949)
+    rows = [_row("a", near, p=0.02, adjusted=0.06), _row("b", near, p=0.3, adjusted=0.6)]
+    gate = advantage_gate(rows, measure="ratio", bar=0.95, alpha=0.05, correction="Holm")
+    assert gate.status == "unknown" and "`a`" in gate.evidence and "Holm" in gate.evidence
+    rows[1] = _row("b", near, p=0.001, adjusted=0.003)
+    gate = advantage_gate(rows, measure="ratio", bar=0.95, alpha=0.05, correction="Holm")
+    assert gate.status == "fail" and "`b`" in gate.evidence
 
 
 @pytest.mark.parametrize(
@@ -94,7 +117,7 @@ def test_frame_case1_net_savings_must_be_positive(
     ft = side("ft", "fine_tune", binary(4, 4), cost=ft_cost)
     buy = side("buy", "buy", binary(4, 4), cost=0.0003)
     m = money_summary(ft, buy, volume_per_day=20_000_000, fixed_costs_monthly_usd=fixed)
-    gate = net_savings_gate(m)
+    gate = net_savings_gate([m], [_row("buy", _ratio(1.0, 0.9, 1.1), p=0.5)])
     assert gate.status == status
     assert "30.4 days" in gate.evidence
 
@@ -103,7 +126,7 @@ def test_frame_case1_net_savings_unknown_without_volume() -> None:
     ft = side("ft", "fine_tune", binary(4, 4))
     buy = side("buy", "buy", binary(4, 4))
     m = money_summary(ft, buy, volume_per_day=None, fixed_costs_monthly_usd=0.0)
-    assert net_savings_gate(m).status == "unknown"
+    assert net_savings_gate([m], [_row("buy", _ratio(1.0, 0.9, 1.1), p=0.5)]).status == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -118,7 +141,10 @@ def test_frame_case1_net_savings_unknown_without_volume() -> None:
 def test_frame_case2_significant_margin_over_well_prompted_buy(
     low: float, high: float, status: str
 ) -> None:
-    gate = domain_margin_gate(Estimate((low + high) / 2, low, high, "bootstrap"), margin=0.0)
+    diff = Estimate((low + high) / 2, low, high, "score")
+    row = BuyComparison("buy", _ratio(1.0, 0.9, 1.1), diff, 0.01 if high < 0 else 0.3,
+                        0.01 if high < 0 else 0.3, low > 0, low > 0)  # fmt: skip
+    gate = advantage_gate([row], measure="difference", bar=0.0, alpha=0.05, correction="none")
     assert gate.status == status
 
 

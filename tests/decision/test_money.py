@@ -1,7 +1,10 @@
+import math
+
 import pytest
 
 from tasks.decision.money import (
     DAYS_PER_MONTH,
+    answered_cost,
     cost_per_call,
     cost_per_useful_task,
     money_summary,
@@ -28,10 +31,19 @@ def test_nothing_passed_gives_no_cost_per_useful_task_instead_of_a_crash() -> No
     assert cost_per_useful_task(0.5, 0) is None
 
 
-def test_errored_calls_count_at_their_recorded_cost() -> None:
-    # an errored call that cost nothing still counts as a call: 0.003 / 3 = 0.001
+def test_errored_calls_never_make_a_side_cheaper() -> None:
+    # an errored call recorded at $0 is left out: 0.003 / 2 answered = 0.0015 per call, not
+    # 0.003 / 3 = 0.001; the run's total still records what was paid
     s = side("buy", "buy", [1, 1, 0], errored=[False, False, True], cost=[0.0015, 0.0015, 0.0])
-    assert cost_per_call(s) == pytest.approx(0.001)
+    assert cost_per_call(s) == pytest.approx(0.0015)
+    assert total_cost(s) == pytest.approx(0.003)
+    assert answered_cost(s) == pytest.approx(0.003)
+
+
+def test_no_answered_call_leaves_cost_per_call_unknown_not_zero() -> None:
+    s = side("buy", "buy", [0, 0], errored=[True, True], cost=[0.0, 0.0])
+    assert math.isnan(cost_per_call(s))
+    assert monthly_cost(cost_per_call(s), 1e7) is None
 
 
 def test_gpu_priced_fine_tune_uses_its_per_call_override() -> None:

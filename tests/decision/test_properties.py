@@ -2,24 +2,27 @@
 
 Ordering used for "toward retire": ``retire`` is the only verdict that acts against the
 fine-tune; ``keep``, ``watch`` and ``inconclusive`` do not. So "more errors never move a
-verdict toward retire" means: if a verdict is not ``retire``, adding errored items (to
-either side, leaving every other item as it was) never makes it ``retire``.
+verdict toward retire" means: if a verdict is not ``retire``, adding errored items (to the
+fine-tune or to any buy, leaving every other item as it was) never makes it ``retire``,
+through any gate: quality, the flaky-buy rule and money. An errored call is recorded at $0,
+as most failed calls are; the answered calls of a side cost the same (docs/statistics.md
+says why no rule that sees only answered calls can promise more when they differ).
+Fast settings (40 examples) run in CI.
 """
 
 from dataclasses import replace
 from datetime import date
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks.decision import SideResults, WorkloadPolicy, decide
-from tasks.decision.stats import paired_bootstrap, t_interval, wilson_interval
+from tasks.decision.stats import t_interval, wilson_interval
 from tests.decision.factory import inputs, policy, side
 
 TODAY = date(2026, 11, 25)
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -52,8 +55,9 @@ facts = st.builds(
     st.sampled_from([None, 5_000_000, 20_000_000]),
     st.sampled_from([True, None, False]),
     st.sampled_from([None, 2_000, 50_000]),
-    st.sampled_from([0.0, 1_000.0, 1e9]),
+    st.sampled_from([0.0, 1_000.0, 1e9, 170_000.0]),
 )  # fmt: skip
+# 170,000/month is near break-even: buy 182,400 - fine-tune 12,160 a month at 20M calls/day
 favourable = st.builds(
     lambda case: policy(case), st.sampled_from(["cost_distillation", "domain_expertise"])
 )
@@ -66,6 +70,7 @@ def _with_errors(s: SideResults, extra: np.ndarray) -> SideResults:
         errored=errored,
         passed=s.passed & ~errored,
         scores=np.where(errored, np.nan, s.scores),
+        cost_usd=np.where(extra, 0.0, s.cost_usd),  # a failed call is billed nothing
     )
 
 
@@ -97,8 +102,9 @@ def test_identical_sides_never_retire(
     data=scores(),
     pol=facts,
     extra_seed=st.integers(0, 2**32 - 1),
-    share=st.floats(0.001, 0.08),
-    where=st.sampled_from(["fine_tune", "buy", "both"]),
+    share=st.floats(0.001, 0.12),
+    where=st.sampled_from(["fine_tune", "buy", "second_buy", "everywhere"]),
+    second=st.sampled_from([None, 0.9, 1.0, 1.1]),
 )
 def test_more_errors_never_move_a_verdict_toward_retire(
     data: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -106,40 +112,38 @@ def test_more_errors_never_move_a_verdict_toward_retire(
     extra_seed: int,
     share: float,
     where: str,
+    second: float | None,
 ) -> None:
     ft_scores, buy_scores, errored = data
     ft = side("ft", "fine_tune", ft_scores, errored=errored)
-    buy = side("buy", "buy", buy_scores)
-    before = _decide(ft, buy, pol)
+    buys = [side("buy", "buy", buy_scores)]
+    if second is not None:  # a second buy, a little worse or better, cheaper than the first
+        noise = np.random.default_rng(extra_seed ^ 1).normal(0.0, 0.05, buy_scores.size)
+        other = np.clip(buy_scores * second + noise, 0.0, 1.0)
+        if set(np.unique(buy_scores)) <= {0.0, 1.0}:
+            other = (other >= 0.5).astype(float)
+        buys.append(side("buy2", "buy", other, cost=0.00025))
+    before = decide(inputs(ft, *buys, pol=pol), rng_seed=3, today=TODAY).verdict
     rng = np.random.default_rng(extra_seed)
     n = ft_scores.size
-    more_ft = rng.random(n) < share if where != "buy" else np.zeros(n, bool)
-    more_buy = rng.random(n) < share if where != "fine_tune" else np.zeros(n, bool)
-    after = _decide(_with_errors(ft, more_ft), _with_errors(buy, more_buy), pol)
+
+    def more(target: str) -> np.ndarray:
+        if where in (target, "everywhere"):
+            return rng.random(n) < share
+        return np.zeros(n, bool)
+
+    ft_after = _with_errors(ft, more("fine_tune"))
+    buys_after = [_with_errors(buys[0], more("buy"))]
+    if len(buys) == 2:
+        buys_after.append(_with_errors(buys[1], more("second_buy")))
+    after = decide(inputs(ft_after, *buys_after, pol=pol), rng_seed=3, today=TODAY).verdict
     if before != "retire":
         assert after != "retire", (before, after)
 
 
 @SETTINGS
 @given(data=scores(), seed=st.integers(0, 1000))
-def test_swapping_sides_inverts_the_ratio(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
-) -> None:
-    ft, buy, errored = data
-    if ft.sum() == 0 or buy.sum() == 0:
-        return
-    ft_low, ft_high = np.where(errored, 0.0, ft), np.where(errored, 1.0, ft)
-    forward = paired_bootstrap(ft_low, ft_high, buy, buy, resamples=2000, seed=seed)
-    back = paired_bootstrap(buy, buy, ft_low, ft_high, resamples=2000, seed=seed)
-    assert back.ratio.value == pytest.approx(1.0 / forward.ratio.value, rel=1e-12)
-    assert back.ratio.low == pytest.approx(1.0 / forward.ratio.high, rel=1e-5)
-    assert back.ratio.high == pytest.approx(1.0 / forward.ratio.low, rel=1e-5)
-    assert back.difference.value == pytest.approx(-forward.difference.value, abs=1e-12)
-
-
-@SETTINGS
-@given(data=scores(), seed=st.integers(0, 1000))
-def test_bootstrap_and_decision_intervals_contain_their_point_estimates(
+def test_decision_intervals_contain_their_point_estimates(
     data: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
 ) -> None:
     ft_scores, buy_scores, errored = data

@@ -7,7 +7,6 @@ from tasks.decision.stats import (
     mcnemar_exact,
     mean_interval,
     minimum_detectable_difference,
-    paired_bootstrap,
     t_interval,
     wilson_interval,
 )
@@ -72,66 +71,3 @@ def test_minimum_detectable_difference_worked_example() -> None:
     # MDD = (1.959964 + 0.841621) * 0.222141 / sqrt(200) = 0.044007
     d = np.array([1.0] * 2 + [-1.0] * 8 + [0.0] * 190)
     assert minimum_detectable_difference(d) == pytest.approx(0.044007, abs=1e-6)
-
-
-def _bootstrap(a: np.ndarray, b: np.ndarray, seed: int = 1) -> object:
-    return paired_bootstrap(a, a, b, b, resamples=2000, seed=seed)
-
-
-def test_identical_sides_have_ratio_one_and_difference_zero_exactly() -> None:
-    a = np.array([1.0, 0.0] * 150)
-    result = paired_bootstrap(a, a, a, a, resamples=2000, seed=3)
-    assert (result.ratio.value, result.ratio.low, result.ratio.high) == (1.0, 1.0, 1.0)
-    assert (result.difference.low, result.difference.high) == (0.0, 0.0)
-
-
-def test_bootstrap_is_deterministic_for_a_seed_and_varies_with_it() -> None:
-    rng = np.random.default_rng(0)
-    a, b = rng.random(300), rng.random(300)
-    first = paired_bootstrap(a, a, b, b, resamples=2000, seed=11)
-    assert first == paired_bootstrap(a, a, b, b, resamples=2000, seed=11)
-    assert first.ratio != paired_bootstrap(a, a, b, b, resamples=2000, seed=12).ratio
-
-
-def test_bootstrap_interval_agrees_with_normal_theory_for_a_large_binary_set() -> None:
-    # 1000 items, ft passes 850, buy 900, 50 items only the buy passes (no ft-only items).
-    # Paired difference -0.05 with sd of d = sqrt((50 - 1000*0.0025)/999) = 0.21806:
-    # normal 95% half-width = 1.96 * 0.21806 / sqrt(1000) = 0.01352.
-    ft = np.array([1.0] * 850 + [0.0] * 150)
-    buy = np.array([1.0] * 900 + [0.0] * 100)
-    result = paired_bootstrap(ft, ft, buy, buy, resamples=2000, seed=5)
-    assert result.difference.value == pytest.approx(-0.05)
-    assert result.difference.low == pytest.approx(-0.05 - 0.01352, abs=0.003)
-    assert result.difference.high == pytest.approx(-0.05 + 0.01352, abs=0.003)
-    assert result.ratio.value == pytest.approx(850 / 900)
-
-
-def test_errors_widen_both_intervals() -> None:
-    rng = np.random.default_rng(2)
-    a = (rng.random(400) < 0.8).astype(float)
-    b = (rng.random(400) < 0.85).astype(float)
-    plain = paired_bootstrap(a, a, b, b, resamples=2000, seed=9)
-    failed = np.flatnonzero(a == 0.0)[:10]
-    a_low, a_high = a.copy(), a.copy()
-    a_high[failed] = 1.0  # ten items the fine-tune failed errored instead: unknown scores
-    bounded = paired_bootstrap(a_low, a_high, b, b, resamples=2000, seed=9)
-    assert bounded.ratio.high > plain.ratio.high
-    assert bounded.ratio.low == plain.ratio.low
-    assert bounded.difference.high > plain.difference.high
-    assert bounded.ratio.value == plain.ratio.value  # point estimate: errors count as failed
-
-
-def test_zero_buy_quality_gives_infinite_ratio_not_an_error() -> None:
-    a, zero = np.ones(200), np.zeros(200)
-    result = paired_bootstrap(a, a, zero, zero, resamples=500, seed=1)
-    assert result.ratio.value == float("inf")
-    both_zero = paired_bootstrap(zero, zero, zero, zero, resamples=500, seed=1)
-    assert both_zero.ratio.value == 1.0  # two sides that score nothing are equal
-
-
-def test_large_item_counts_use_the_chunked_path() -> None:
-    rng = np.random.default_rng(4)
-    a, b = rng.random(30_000), rng.random(30_000)
-    result = paired_bootstrap(a, a, b, b, resamples=1000, seed=1)
-    assert result.ratio.contains(result.ratio.value)
-    assert result.ratio.width < 0.05
