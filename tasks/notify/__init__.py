@@ -3,7 +3,10 @@
 Modules: :mod:`~tasks.notify.facts` (what a notice says), :mod:`~tasks.notify.policy` (which
 notice a decision calls for), :mod:`~tasks.notify.message` (Block Kit and text),
 :mod:`~tasks.notify.digest` (the quarter digest from recorded decisions),
-:mod:`~tasks.notify.delivery` (the outbox, exactly once) and :mod:`~tasks.notify.slack` (the
+:mod:`~tasks.notify.delivery` (the outbox, exactly once; given the interfaces in
+:mod:`~tasks.notify.ports`), :mod:`~tasks.notify.destination` (owner DM, else the channel),
+:mod:`~tasks.notify.token` (the bot token, from settings or a Secret block),
+:mod:`~tasks.notify.failures` (sorting Slack's errors) and :mod:`~tasks.notify.slack` (the
 only module that imports slack_sdk; import it where a client is built).
 
 The notice task writes the outbox in the decision's transaction::
@@ -21,8 +24,10 @@ import logging
 from dataclasses import dataclass
 
 from tasks.notify.errors import (
+    DeliveryStoppedError,
     NoticeError,
     NoticeNotFoundError,
+    SlackCredentialError,
     SlackError,
     SlackPermanentError,
     SlackTransientError,
@@ -96,6 +101,7 @@ def digest_entry(digest: DigestFacts, *, platform_channel: str | None) -> Outbox
 
 
 __all__ = [
+    "DeliveryStoppedError",
     "DigestFacts",
     "DigestLine",
     "GateFacts",
@@ -110,6 +116,7 @@ __all__ = [
     "Payload",
     "PriorDecision",
     "SideFacts",
+    "SlackCredentialError",
     "SlackError",
     "SlackPermanentError",
     "SlackTransientError",
