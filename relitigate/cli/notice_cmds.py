@@ -70,12 +70,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Send pending notices to Slack, each exactly once.
 
-        Exit codes: 0 every due notice was sent, or none was due (without a Slack token
-        nothing is sent and the notices stay pending, also 0); 1 a notice failed (see
-        `relitigate notices --failed`, fix what its reason says, then `relitigate notices
-        retry`), or stayed pending because Slack could not be reached (deliver again later);
-        2 Slack refused the token or it lacks a scope: nothing more was sent, every notice
-        stays pending, and the last line says which setting to fix.
+        Exit codes:
+
+        0  every due notice was sent, or none was due; also without a Slack
+           token (nothing is sent, and the notices stay pending)
+
+        1  a notice failed (fix what `relitigate notices --failed` says, then
+           `relitigate notices retry`), or stayed pending because Slack could
+           not be reached (deliver again later)
+
+        2  Slack refused the token or it lacks a scope: nothing more was sent,
+           every notice stays pending, and one line says which setting to fix
         """
         from relitigate.settings import load_settings
         from tasks.notify.delivery import deliver
@@ -120,14 +125,15 @@ def register(app: typer.Typer) -> None:
     def retry_cmd(
         ids: Annotated[
             list[int] | None,
-            typer.Argument(metavar="[ID]...", help="Notices to put back to pending."),
+            typer.Argument(metavar="ID", help="Notices to put back to pending."),
         ] = None,
         failed: bool = typer.Option(False, "--failed", help="Every failed notice."),
     ) -> None:
-        """Put failed notices back to pending; `relitigate notices deliver` then sends them.
+        """Put failed notices back to pending, for `notices deliver` to send.
 
-        Fix what each failure's reason names first (the channel, the owner). A notice that
-        is not failed is left as it is. An unknown id changes nothing and exits 2.
+        Fix what each failure's reason names first (the channel, the owner).
+        A notice that is not failed is left as it is; an unknown id changes
+        nothing and exits 2.
         """
         from registry.notices import requeue_failed
         from tasks.notify.errors import NoticeNotFoundError
