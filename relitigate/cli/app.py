@@ -173,7 +173,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, click.Abort, typer.Abort):
         sys.stderr.write("relitigate: interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
