@@ -115,10 +115,16 @@ def _alembic_config(url: str | URL) -> Any:
 
 def upgrade_to_head(url: str | URL) -> None:
     """Create the registry at ``url`` or bring it up to the newest schema."""
+    upgrade_to(url, "head")
+
+
+def upgrade_to(url: str | URL, revision: str) -> None:
+    """Create the registry at ``url`` or migrate it up to ``revision`` (an older schema is
+    what a registry left by an older relitigate looks like)."""
     from alembic import command
 
     ensure_sqlite_dir(url)
-    command.upgrade(_alembic_config(url), "head")
+    command.upgrade(_alembic_config(url), revision)
 
 
 def downgrade_to_base(url: str | URL) -> None:
@@ -148,22 +154,44 @@ def schema_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def display_url(url: str | URL) -> str:
+    """``url`` with its password hidden, for messages."""
+    return _url(url).render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's own message (SQLAlchemy's wrapper adds a code link)."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    return lines[0] if lines else type(inner).__name__
+
+
 def open_registry(url: str | URL) -> sessionmaker[Session]:
     """A session factory on the registry at ``url``, checked to be at :data:`SCHEMA_REVISION`.
+
+    The check costs one connection and one small query; callers that open the registry
+    repeatedly keep the factory (``tasks.runtime.registry_sessions`` does, per process).
 
     Raises:
         DatabaseError: unreachable, not initialised, or at another schema revision.
     """
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-    shown = _url(url).render_as_string(hide_password=True)
+    shown = display_url(url)
     engine = make_engine(url)
     try:
         revision = schema_revision(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        if exc.connection_invalidated or _is_connect_error(exc):
+            raise DatabaseError(
+                f"cannot reach the registry at {shown}: {_reason(exc)}; check "
+                "RELITIGATE_DATABASE_URL and that the database server is running"
+            ) from exc
+        raise DatabaseError(f"cannot open the registry at {shown}: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DatabaseError(f"cannot open the registry at {shown}: {detail}") from exc
+        raise DatabaseError(f"cannot open the registry at {shown}: {_reason(exc)}") from exc
     if revision != SCHEMA_REVISION:
         engine.dispose()
         if revision is None:
@@ -175,6 +203,22 @@ def open_registry(url: str | URL) -> sessionmaker[Session]:
             f"{SCHEMA_REVISION}: run `relitigate init` to upgrade it"
         )
     return session_factory(engine)
+
+
+def _is_connect_error(exc: BaseException) -> bool:
+    """Whether a DBAPI error happened while connecting (server down, refused, bad host,
+    authentication), as opposed to a failing statement."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if getattr(exc, "statement", None) is None:
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(
+        phrase in text
+        for phrase in ("connection", "could not connect", "unable to open database", "timeout")
+    )
 
 
 def head_revision() -> str | None:

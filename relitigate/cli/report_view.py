@@ -16,16 +16,17 @@ if TYPE_CHECKING:
 
 @contextmanager
 def registry_session() -> Iterator[Session]:
-    """A read-only unit of work on the configured registry (rolled back at the end)."""
-    from registry.db import make_engine, session_factory
+    """A read-only unit of work on the configured registry (rolled back at the end); an
+    unreachable, empty or outdated registry raises DatabaseError first."""
+    from registry.db import open_registry
     from relitigate.settings import load_settings
 
-    engine = make_engine(load_settings().resolved_database_url())
+    factory = open_registry(load_settings().resolved_database_url())
     try:
-        with session_factory(engine)() as session:
+        with factory() as session:
             yield session
     finally:
-        engine.dispose()
+        factory.kw["bind"].dispose()
 
 
 def now_iso() -> str:
