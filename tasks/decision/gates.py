@@ -170,7 +170,7 @@ def task_stability_gate(task_stable: bool | None, *, task_changed: bool) -> Gate
 
 
 def _p(x: float) -> str:
-    return f"{x:.2g}" if x >= 0.001 else "< 0.001"
+    return f"= {x:.2g}" if x >= 0.001 else "< 0.001"
 
 
 def advantage_gate(
@@ -208,8 +208,8 @@ def advantage_gate(
     if eroded:
         status: GateStatus = "fail"
         evidence = (
-            f"{shown(worst)}: below {bar_text}, erosion p = {_p(worst.p_eroded)}, "
-            f"adjusted p = {_p(worst.p_adjusted)} < {level:g}, eroded{tail}"
+            f"{shown(worst)}: below {bar_text}, erosion p {_p(worst.p_eroded)}, "
+            f"adjusted p {_p(worst.p_adjusted)} < {level:g}, eroded{tail}"
         )
     elif all(c.holds for c in comparisons):
         status = "pass"
@@ -221,8 +221,8 @@ def advantage_gate(
     else:
         status = "unknown"
         evidence = (
-            f"{shown(worst)} straddles {bar_text}: borderline (erosion p = "
-            f"{_p(worst.p_eroded)}, adjusted p = {_p(worst.p_adjusted)} >= {level:g}){tail}"
+            f"{shown(worst)} straddles {bar_text}: borderline (erosion p "
+            f"{_p(worst.p_eroded)}, adjusted p {_p(worst.p_adjusted)} >= {level:g}){tail}"
         )
     return GateOutcome(
         name=name,

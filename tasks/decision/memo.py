@@ -69,7 +69,7 @@ def _workload(o: DecisionOutcome) -> str:
 def _candidates(o: DecisionOutcome) -> str:
     rows = [
         (
-            "fine-tune" if s.role == "fine_tune" else ("buy (chosen)" if s is o.buy else "buy"),
+            "fine-tune" if s.role == "fine_tune" else ("buy (compared)" if s is o.buy else "buy"),
             f"`{s.name}`",
             f"`{s.route}`",
             s.model_version or "unrecorded",
