@@ -5,13 +5,17 @@ Rules, applied in order; the first that matches decides. "Frame" is the decision
 
 1. **Enough items** (frame: an eval set of 200+ items). Fewer paired items than
    ``min_items`` -> ``inconclusive``.
-2. **Provider errors, per side** (engine). If either side's error rate (its errored items
-   over its own items; the two sides are never pooled) is above ``max_error_rate`` ->
-   ``inconclusive``. An outage measures the provider, not the model.
+2. **Provider errors, per side** (engine). Each side's error rate is its errored items over
+   its own items (sides are never pooled). A fine-tune above ``max_error_rate`` ->
+   ``inconclusive``: an outage measures the provider, not the model. A buy above it is not
+   dropped: its errored items are scored all-failed and all-passed and the verdict taken
+   each way; if the two (and the bounded verdict) agree the decision stands and its gate
+   says so, otherwise -> ``inconclusive``, naming the buy.
 3. **Errors within the limit are bounded, never dropped** (engine). An errored item's score
-   is unknown: the point estimates count it as failed (0), and the advantage interval is
-   the widest one that any score in [0, 1] for the errored items allows. More errors can
-   only widen the interval, so they can only move a verdict away from ``retire``.
+   is unknown: the point estimates count it as failed (0); the erosion test reads the
+   fine-tune's errored items as passed and the buy's as failed, the holding test the other
+   way. More errors can only weaken either finding, so they never move a verdict toward
+   ``retire``. Costs come from answered calls only (``money.py``).
 4. **Too wide to tell** (engine, the design's "CI too wide"). If the advantage interval
    straddles its bar and is wider than ``max_interval_width`` -> ``inconclusive``.
 5. **A criterion fails on a known fact -> ``retire``**. The criteria are the frame's:
@@ -19,8 +23,9 @@ Rules, applied in order; the first that matches decides. "Frame" is the decision
    the buy alternative, positive net savings; domain case (fine-tune case 2): a significant
    margin over the well-prompted buy, 10,000+ training examples on record, a stable domain.
    Gates only fail on known facts: a declared volume, a declared instability, measured net
-   savings <= 0, or an interval entirely on the wrong side of its bar. The 95% bar is a
-   non-inferiority test: it fails only when the ratio's upper bound is below 0.95.
+   savings <= 0 against a buy that could replace the fine-tune, or a score test showing the
+   fine-tune below its bar against some buy with a Holm-adjusted p-value under
+   ``alpha / 2`` (the fine-tune must hold against every buy; ``comparison.py``).
 6. **A criterion is unknown -> ``watch``**. Undeclared facts and borderline intervals (the
    ratio's interval straddles 0.95; the difference's interval includes the margin) never
    retire: uncertainty moves toward ``watch``, never toward ``retire``.
