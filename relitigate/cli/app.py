@@ -162,6 +162,9 @@ def main() -> None:
     """Console entry point: every failure prints one line and exits non-zero (2: the user can
     fix it; 1: anything else), with its traceback only under ``--debug``."""
     argv = sys.argv[1:]
+    from relitigate.prefect_env import apply_prefect_defaults
+
+    apply_prefect_defaults()  # before any command imports Prefect or litellm: nothing phones home
     debug = debug_requested(argv, os.environ)
     if not debug:
         quiet_prefect_console(os.environ)
