@@ -1,9 +1,11 @@
 """Commands that put relitigate on a Prefect server: ``deploy`` and ``serve``.
 
 - ``relitigate deploy`` creates the work pools (``relitigate-local``, a process pool, and
-  ``relitigate-gpu`` of the chosen type) from ``deployments/work-pools/*.json`` and applies
-  ``deployments/prefect.yaml`` (``prefect --no-prompt deploy --all``) against the configured
-  Prefect API. Workers then pick the runs up.
+  ``relitigate-gpu`` of the chosen type) from ``deployments/work-pools/*.json``, a global
+  concurrency limit ``workload:<slug>`` (1 slot) for each workload in the registry, so Prefect
+  queues overlapping flow runs of a workload, and applies ``deployments/prefect.yaml``
+  (``prefect --no-prompt deploy --all``) against the configured Prefect API. Workers then pick
+  the runs up. Workloads synced later get their limit at the next ``deploy``.
 - ``relitigate serve`` is one machine, no workers: it starts ``prefect server start`` on
   SQLite (127.0.0.1), then serves the quarterly (cron) and on-demand deployments from this
   process, which is what makes the schedule fire (Prefect's ephemeral API has no scheduler).
@@ -156,6 +158,50 @@ async def create_pools(specs: list[PoolSpec]) -> list[str]:
     return lines
 
 
+def registered_workloads() -> list[str] | None:
+    """The active workloads in the configured registry; None when there is no registry yet
+    (a SQLite file that does not exist is not created here)."""
+    from registry.db import is_sqlite, open_registry
+    from registry.errors import DatabaseError
+    from registry.queries import list_workloads
+    from relitigate.settings import load_settings
+
+    url = load_settings().resolved_database_url()
+    if is_sqlite(url):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database or ""
+        if database and not database.startswith("file:") and not Path(database).exists():
+            return None
+    try:
+        factory = open_registry(url)
+    except DatabaseError:
+        return None
+    try:
+        with factory.begin() as session:
+            return [w.name for w in list_workloads(session)]
+    finally:
+        bind = factory.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+
+
+async def create_workload_limits(workloads: list[str]) -> list[str]:
+    """One global concurrency limit (1 slot) per workload, so that Prefect queues a second
+    flow run of a workload until the first is done; returns one line per limit."""
+    from prefect import get_client
+
+    from flows.workload import concurrency_limit_name
+
+    lines = []
+    async with get_client() as client:
+        for workload in workloads:
+            name = concurrency_limit_name(workload)
+            await client.upsert_global_concurrency_limit_by_name(name, 1)
+            lines.append(f"concurrency limit {name} (1 run at a time) for workload {workload}")
+    return lines
+
+
 def run_prefect_deploy(prefect_file: Path, root: Path) -> None:
     """``prefect --no-prompt deploy --all --prefect-file FILE`` in ``root``, output shown."""
     argv = [prefect_exe(), "--no-prompt", "deploy", "--all", "--prefect-file",
@@ -259,6 +305,16 @@ def register(app: typer.Typer) -> None:
             ) from exc
         for line in lines:
             typer.echo(f"relitigate: {line}")
+        workloads = registered_workloads()
+        if workloads is None:
+            typer.echo(
+                "relitigate: no registry yet: run `relitigate deploy` again after "
+                "`relitigate sync` to create each workload's concurrency limit",
+                err=True,
+            )
+        else:
+            for line in asyncio.run(create_workload_limits(workloads)):
+                typer.echo(f"relitigate: {line}")
         run_prefect_deploy(prefect_file, project_root(prefect_file))
         typer.echo(
             f"relitigate: done. Start workers: prefect worker start --pool {LOCAL_POOL}; "

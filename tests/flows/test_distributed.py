@@ -182,7 +182,8 @@ def scenario(
             with runtime.registry_sessions().begin() as session:
                 sync_workloads(session, path)
             try:
-                yield {"sim": sim, "url": registry_url, "worker": worker}
+                yield {"sim": sim, "url": registry_url, "worker": worker, "tmp": tmp_path,
+                       "api": prefect_pg_server.api_url}  # fmt: skip
             finally:
                 _drain_prefect_clients()
     finally:
@@ -218,6 +219,14 @@ async def _benchmark_flow_runs() -> list[Any]:
         return await client.read_flow_runs(
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["gpu"]))
         )
+
+
+async def _workload_limits() -> list[Any]:
+    from prefect import get_client
+
+    async with get_client() as client:
+        limits = await client.read_global_concurrency_limits(limit=50)
+    return [limit for limit in limits if limit.name.startswith("workload:")]
 
 
 def _registry(url: str) -> dict[str, Any]:
@@ -268,7 +277,8 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     run = runs[0]
     assert run.state is not None and run.state.is_completed(), run.state
     assert run.work_pool_name == "relitigate-gpu"
-    assert run.parameters == {"workload": "triage", "candidate": "ft", "quarter": QUARTER}
+    assert run.parameters == {"workload": "triage", "candidate": "ft", "quarter": QUARTER,
+                              "attempt": None, "retry_level": 1}  # fmt: skip
     assert str(run.id) in worker.log_path.read_text(encoding="utf-8")
 
     # The buy alternative ran here: one call per item, none twice.
@@ -284,9 +294,22 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     assert len(asyncio.run(_benchmark_flow_runs())) == 1
     assert _registry(scenario["url"]) == stored
 
+    # Deployed with the registry: the workload's flow runs queue on a limit of their own,
+    # which the next run takes and gives back.
+    deploy = subprocess.run(
+        cli_argv("deploy", "--gpu-pool-type", "process"), cwd=REPO_ROOT, capture_output=True,
+        env=prefect_env(scenario["tmp"] / "deploy-again", scenario["api"],
+                        RELITIGATE_DATABASE_URL=scenario["url"]),
+        text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    assert "concurrency limit workload:triage (1 run at a time)" in deploy.stdout
+
     # Forced: decided again, and the worker's benchmark finds every item checkpointed, so
     # it starts no model server and nothing is paid twice.
     forced = _run_quarter(worker, force=True)
+    [limit] = asyncio.run(_workload_limits())
+    assert (limit.name, limit.limit, limit.active_slots) == ("workload:triage", 1, 0)
     assert not forced[0]["reused"] and forced[0]["verdict"] == verdict
     runs = asyncio.run(_benchmark_flow_runs())
     assert len(runs) == 2 and all(r.state is not None and r.state.is_completed() for r in runs)

@@ -1,4 +1,5 @@
-"""Runs and item results: get-or-create, checkpoint upserts that never replace a success."""
+"""Runs and item results: get-or-create, checkpoint upserts that never replace a success,
+attempts counted across tries, retry passes, attempts of a quarter, per-pass statistics."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from registry.runs import (
     ItemResultRow,
     finish_run,
     finished_item_keys,
+    get_run,
+    grant_retry_pass,
+    items_to_call,
+    latest_attempt,
     load_run_results,
     open_run,
+    runs_for,
+    with_pass,
     write_item_results,
 )
 from tests.registry.factories import Seeded, seed_workload
@@ -155,3 +162,77 @@ def test_bad_inputs(session_factory: Any, seeded: Seeded) -> None:
             finish_run(session, run_id, "running")
         with pytest.raises(NotFoundError):
             finish_run(session, 999_999, "complete")
+
+
+def _errored(key: str, attempts: int, kind: str = "server") -> ItemResultRow:
+    return ItemResultRow(item_key=key, error=f"HTTP 500 x{attempts}", error_kind=kind,
+                         attempts=attempts)  # fmt: skip
+
+
+def test_an_item_is_retried_only_within_its_attempts_until_a_retry_pass_is_granted(
+    session_factory: Any, seeded: Seeded
+) -> None:
+    run_id = _open(session_factory, seeded)
+    k = seeded.item_keys
+    with session_factory.begin() as session:
+        write_item_results(
+            session,
+            run_id,
+            [
+                ItemResultRow(item_key=k[0], output="answer 0", passed=True, score=1.0),
+                _errored(k[1], 3),  # used up max_attempts=3
+                _errored(k[2], 2),  # a try that stopped short (e.g. killed): one attempt left
+                _errored(k[3], 3, kind="permanent"),  # retrying cannot help
+            ],
+        )
+    with session_factory() as session:
+        plain = items_to_call(session, run_id, max_attempts=3)
+    assert plain.skip_keys == {k[0], k[1], k[3]}  # k[4] has no result: called
+    assert plain.prior_attempts == {k[2]: 2}
+    assert (plain.exhausted, plain.retryable) == (2, 1)
+
+    with session_factory.begin() as session:
+        assert grant_retry_pass(session, run_id, 1)
+        assert not grant_retry_pass(session, run_id, 1)  # a second grant of the level: no-op
+    with session_factory() as session:
+        retry = items_to_call(session, run_id, max_attempts=3)
+    assert retry.skip_keys == {k[0], k[3]}
+    assert retry.prior_attempts == {k[1]: 3, k[2]: 2}
+
+    # the retry's results carry the total (the task adds the prior attempts): used up again
+    with session_factory.begin() as session:
+        write_item_results(session, run_id, [_errored(k[1], 6), _errored(k[2], 6)])
+    with session_factory() as session:
+        after = items_to_call(session, run_id, max_attempts=3)
+        attempts = {r.item_key: r.attempts for r in load_run_results(session, run_id)}
+    assert after.skip_keys == {k[0], k[1], k[2], k[3]} and after.prior_attempts == {}
+    assert attempts[k[1]] == attempts[k[2]] == 6
+
+
+def test_attempts_are_separate_runs_and_every_pass_keeps_its_stats(
+    session_factory: Any, seeded: Seeded
+) -> None:
+    first = _open(session_factory, seeded)
+    with session_factory.begin() as session:
+        finish_run(session, first, RunStatus.COMPLETE, {"pass": "main", "items_done": 5}, "v1")
+        finish_run(session, first, RunStatus.COMPLETE, {"pass": "retry", "items_done": 2}, "v1")
+    second = _open(session_factory, seeded, attempt=2)
+    assert second != first
+    with session_factory.begin() as session:
+        write_item_results(session, second, [_errored(seeded.item_keys[0], 1)])
+        assert latest_attempt(
+            session, candidate_ids=[seeded.fine_tune_id, seeded.buy_id],
+            eval_set_version_id=seeded.version_id, quarter="2026Q1",
+        ) == 2  # fmt: skip
+        stats = get_run(session, first).stats
+        runs = runs_for(session, candidate_ids=[seeded.fine_tune_id], quarter="2026Q1", attempt=1)
+    assert [r.id for r in runs] == [first]
+    assert [p["pass"] for p in stats["passes"]] == ["main", "retry"]
+    assert stats["items_done"] == 5  # the pass that called the most items is on top
+    with session_factory() as session:  # the first attempt's results are untouched
+        assert finished_item_keys(session, first) == set()
+        assert [r.has_result for r in load_run_results(session, first)] == [False] * 5
+    assert with_pass({"items_done": 4, "wall_s": 1.0}, {"items_done": 1})["passes"] == [
+        {"items_done": 4, "wall_s": 1.0},
+        {"items_done": 1},
+    ]  # stats stored before passes were kept count as the first pass
