@@ -77,8 +77,7 @@ def _global_options(
         bool,
         typer.Option(
             DEBUG_OPTION,
-            envvar=DEBUG_ENV,
-            help="Show tracebacks (failures otherwise end in one line).",
+            help=f"Show tracebacks (failures otherwise end in one line); or set {DEBUG_ENV}=1.",
         ),
     ] = False,
 ) -> None:
