@@ -28,6 +28,7 @@ from tasks.evaluation.provider import load_litellm, open_provider, resolve_route
 from tasks.evaluation.retry import RetryPolicy
 from tasks.evaluation.scorers import build_scorer
 from tests.evaluation.conftest import ITEMS, ListSink, spec_for
+from tests.reliability.guard.support import EchoProvider
 
 pytestmark = pytest.mark.anyio
 EXACT = build_scorer({"type": "exact"})
@@ -214,3 +215,58 @@ def test_endpoint_url_appends_the_provider_route_as_litellm_does() -> None:
 def test_plain_text_detects_structured_content() -> None:
     assert plain_text([{"role": "user", "content": "hi"}])
     assert not plain_text([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+@pytest.mark.parametrize(
+    ("prefix", "transport", "kind"),
+    [
+        ("openai", "auto", "OpenAICompatibleProvider"),
+        ("anthropic", "auto", "LiteLLMDirectProvider"),
+        ("anthropic", "acompletion", "LiteLLMProvider"),
+    ],
+)
+async def test_a_key_echoed_in_an_error_body_is_scrubbed_on_every_transport(
+    status: int, prefix: str, transport: str, kind: str
+) -> None:
+    """A provider (or proxy) that quotes the key back: the engine's error, and its traceback
+    as logged (the chained vendor exception included), carry no trace of it."""
+    import io
+    import logging
+    import secrets
+    from decimal import Decimal
+
+    from tasks.evaluation.errors import TransientProviderError
+    from tasks.evaluation.types import CandidateSpec, Limits, Pricing
+
+    canary = "cnry" + secrets.token_hex(20)  # shaped like no key: only registration finds it
+    model = f"echo-{status}"
+    price = Decimal("0.000001")
+    expected = AuthenticationFailed if status < 500 else TransientProviderError
+    with EchoProvider() as echo:
+        spec = CandidateSpec(
+            name="echoed",
+            route=f"{prefix}/{model}",
+            api_base=echo.base_url if prefix == "openai" else echo.base_url.removesuffix("/v1"),
+            transport=transport,  # type: ignore[arg-type]
+            pricing=Pricing(input_usd_per_token=price, output_usd_per_token=price),
+            limits=Limits(concurrency=2, timeout_s=5),
+        )
+        provider = open_provider(spec, resolve_route(spec), api_key=canary)
+        assert type(provider).__name__ == kind
+        try:
+            with pytest.raises(expected) as caught:
+                await provider.complete([{"role": "user", "content": "hi"}])
+        finally:
+            await provider.aclose()
+    assert echo.requests_with(model, canary) == 1  # the key went out and came back
+
+    out = io.StringIO()
+    logger = logging.getLogger("tests.evaluation.echoed-key")
+    logger.addHandler(handler := logging.StreamHandler(out))
+    try:
+        logger.error("provider failed", exc_info=caught.value)
+    finally:
+        logger.removeHandler(handler)
+    assert f"HTTP {status}" in str(caught.value) and canary not in str(caught.value)
+    assert "Traceback" in out.getvalue() and canary not in out.getvalue()

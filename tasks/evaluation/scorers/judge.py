@@ -3,7 +3,8 @@
 The judge is called through the same provider adapter as the candidates, with its own
 route, key, price and retries. Its cost is reported apart (``Score.judge_cost_usd``) and its
 route and model version are recorded with every score (``Score.judge``). A judge may not be
-one of the contestants it judges (:func:`check_judge_independent`).
+one of the contestants it judges (:func:`check_judge_independent`). Its key is registered
+with :mod:`tasks.redaction` as soon as the judge is built, so no text shows it.
 
 The prompt puts the question, the answer and the reference in tags::
 
@@ -34,6 +35,7 @@ from tasks.evaluation.types import (
     Score,
     Scorer,
 )
+from tasks.redaction import register_secret
 
 SYSTEM = (
     "You grade an answer against a reference answer, following the rubric. "
@@ -140,6 +142,7 @@ def llm_judge(
         limits=Limits(concurrency=concurrency, timeout_s=timeout_s),
     )
     pre = check_candidate(spec, env=os.environ if env is None else env)
+    register_secret(pre.api_key)
     return LLMJudge(spec, pre, rubric=rubric, pass_threshold=pass_threshold)
 
 

@@ -2,8 +2,9 @@
 
 - :class:`EchoProvider`: a loopback OpenAI-compatible endpoint that answers some models and,
   for models named ``echo-401``, ``echo-403`` and ``echo-500``, answers that status with a
-  body that echoes the caller's key, as some providers and proxies do ("Incorrect API key
-  provided: Bearer ...").
+  body that echoes the caller's key (its ``Authorization`` header, else ``x-api-key``), as
+  some providers and proxies do ("Incorrect API key provided: Bearer ..."). Any POST path
+  is a chat call (OpenAI's ``/chat/completions``, Anthropic's ``/v1/messages``).
 - :func:`child_env`: the environment of a child command: none of the caller's relitigate,
   Prefect or litellm settings (so the child shows what relitigate sets by itself), its own
   registry, data folder and Prefect home, and the socket guard of this folder
@@ -34,7 +35,7 @@ class EchoProvider:
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
-        """(model, Authorization header) -> requests."""
+        """(model, Authorization or x-api-key header) -> requests."""
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +49,7 @@ class EchoProvider:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 model = str(body.get("model", ""))
-                auth = self.headers.get("Authorization", "")
+                auth = self.headers.get("Authorization") or self.headers.get("x-api-key") or ""
                 provider.calls[(model, auth)] += 1
                 status = ECHO_STATUSES.get(model)
                 if status is None:
