@@ -315,3 +315,69 @@ def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
         assert len(slack.messages_in("C0PLATFORM")) == 1
         assert len(slack.calls_to("chat.postMessage")) == 2
         assert [n[2] for n in _notices(scenario["url"])] == ["retire", "digest"]
+
+
+@pytest.mark.slow
+def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_attempt(
+    scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry.decisions import decision_revisions, get_decision
+    from registry.queries import load_workload
+    from registry.runs import load_run_results, runs_for
+    from tasks import runtime
+
+    monkeypatch.setenv("RELITIGATE_RETRY_COOLDOWN_S", "0")
+    runtime.reset()
+    sim = scenario["sim"]
+    frontier = sim.app.models["frontier-good"]
+    healthy = frontier.p
+    frontier.p = healthy.model_copy(update={"error_rate": 0.8})  # an outage on the buy side
+
+    def state() -> dict[str, Any]:
+        with runtime.registry_sessions().begin() as session:
+            bundle = load_workload(session, "erodes", with_items=False)
+            decision = get_decision(session, bundle.workload.id, "2026Q1")
+            assert decision is not None
+            runs = runs_for(session, candidate_ids=[c.id for c in bundle.candidates])
+            return {
+                "decision": (decision.verdict.value, decision.attempt, decision.revision),
+                "old": [(r.verdict.value, r.attempt, r.superseded_because)
+                        for r in decision_revisions(session, decision.id)],
+                "runs": {(run.candidate.name, run.attempt): (
+                    run.retry_passes,
+                    sum(r.error is not None for r in load_run_results(session, run.id)),
+                    [p["pass"] for p in run.stats.get("passes", [])],
+                ) for run in runs},
+            }  # fmt: skip
+
+    [first] = _run("2026Q1", workloads=["erodes"])
+    assert first["verdict"] == "inconclusive", first["reasons"]
+    errored = state()["runs"][("frontier", 1)][1]
+    assert errored > 0 and state()["runs"][("frontier", 1)][0] == 1  # after its retry pass
+    paid = _completions(sim)["frontier-good"]
+    assert paid == ITEMS - errored
+
+    frontier.p = healthy  # the outage is over: a plain run retries the errored items only
+    [second] = _run("2026Q1", workloads=["erodes"])
+    assert not second["reused"] and second["verdict"] == "retire", second["reasons"]
+    assert _completions(sim)["frontier-good"] == ITEMS
+    assert sim.stats()["models"]["frontier-good"]["duplicate_completions"] == 0
+    after_retry = state()
+    assert after_retry["decision"] == ("retire", 1, 2)
+    assert after_retry["old"] == [("inconclusive", 1, "retry pass after inconclusive")]
+    assert after_retry["runs"][("frontier", 1)] == (2, 0, ["main", "retry", "retry"])
+    assert after_retry["runs"][("ft", 1)] == (0, 0, ["main"])  # nothing errored: no retry
+
+    [third] = _run("2026Q1", workloads=["erodes"])  # retire is final: reused, nothing called
+    assert third["reused"] and _completions(sim)["frontier-good"] == ITEMS
+
+    [fresh] = _run("2026Q1", workloads=["erodes"], fresh=True)  # from scratch, deliberately
+    assert not fresh["reused"] and fresh["verdict"] == "retire" and fresh["attempt"] == 2
+    assert _completions(sim) == {"ft-strong": 0, "ft-weak": 2 * ITEMS, "frontier-good": 2 * ITEMS}
+    final = state()
+    assert final["decision"] == ("retire", 2, 3)
+    assert [o[:2] for o in final["old"]] == [("inconclusive", 1), ("retire", 1)]
+    assert final["old"][1][2] == "fresh attempt 2"
+    # the first attempt's runs, results and per-pass statistics are all still there
+    assert {k: v for k, v in final["runs"].items() if k[1] == 1} == after_retry["runs"]
+    assert final["runs"][("frontier", 2)] == (0, 0, ["main"])
