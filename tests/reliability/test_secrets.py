@@ -1,13 +1,14 @@
 """A provider that echoes the API key in its 401, 403 and 500 bodies: the key reaches no text.
 
-``relitigate bench`` (a 401) and ``relitigate run`` (a 401, a 403 and 500s on every item of
-a workload that is then decided) run as child processes against a loopback
-endpoint that answers ``echo-401``, ``echo-403`` and ``echo-500`` with the caller's
-``Authorization`` header and key in the error body. The key is a canary built at run time
-(never a committed string) and shaped like no known key, so only its registration where it
-is read can scrub it. Afterwards it appears in no output, no row of any table of the registry
-(SQLite and PostgreSQL), no file under the data folder (memos, charts, journals) and no byte
-of the run's Prefect database; and the guard saw no connection outside loopback.
+``relitigate bench`` (a 401) and ``relitigate run`` (a 401, a 403, and 500s on every item of
+a workload that is then decided) run as child processes against a loopback endpoint that
+answers ``echo-401``, ``echo-403`` and ``echo-500`` with the caller's ``Authorization``
+header and key in the error body. The key is a canary built at run time (never a committed
+string) and shaped like no known key, so only its registration where it is read can scrub
+it. Afterwards it appears in no output, no row of any table of the registry (SQLite and
+PostgreSQL), no file under the data folder (memos, charts, journals) and no byte of the
+run's Prefect database; and the socket guard saw no connection outside loopback. The
+journal and the database password get a direct check each.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tasks.redaction import REDACTED
@@ -166,3 +168,21 @@ def test_the_journal_scrubs_each_result_before_it_reaches_the_disk(tmp_path: Pat
     text = journal.path.read_text(encoding="utf-8")
     assert canary not in text and REDACTED in text
     assert journal.rows()[0]["item_key"] == "i000"
+
+
+def test_the_database_password_is_registered_when_the_settings_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from relitigate.settings import load_settings
+    from tasks.redaction import forget_secrets, scrub
+
+    password = "pw" + secrets.token_hex(6)  # short: scrubbed as a whole word only
+    url = f"postgresql+psycopg://relitigate:{password}@127.0.0.1:1/registry"
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", url)
+    try:
+        load_settings()
+        message = scrub(f"connection to {url} failed; password {password} rejected")
+    finally:
+        forget_secrets()
+
+    assert password not in message and message.count(REDACTED) == 2
