@@ -21,7 +21,9 @@ litellm's value is kept; its per-call overhead is not paid on the hot path:
 
 Errors come back as :class:`~tasks.evaluation.errors.ProviderError` subclasses: transient
 (429 with its Retry-After, 408/409/5xx, timeouts, connection errors) or permanent (401/403
-auth, 404 unknown model, other 4xx).
+auth, 404 unknown model, other 4xx). Each provider registers the key it is given with
+:mod:`tasks.redaction`, and the engine's errors scrub their messages, so an error body that
+quotes the key back never carries it further.
 """
 
 from __future__ import annotations
