@@ -236,3 +236,74 @@ def test_attempts_are_separate_runs_and_every_pass_keeps_its_stats(
         {"items_done": 4, "wall_s": 1.0},
         {"items_done": 1},
     ]  # stats stored before passes were kept count as the first pass
+
+
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from registry.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_migration_0003_makes_existing_runs_attempt_1_and_downgrades_only_without_later_ones(
+    database_url: str,
+) -> None:
+    import sqlalchemy as sa
+
+    from registry.db import make_engine
+
+    _migrate(database_url, "0002")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # a 0002 registry with one run and one decision
+            conn.execute(sa.text(
+                "INSERT INTO workloads (id, name, description, \"case\", volume_per_day, "
+                "fixed_costs_monthly_usd, task_stable, domain_stable, thresholds, scorer, "
+                "config_hash, created_at, updated_at) VALUES (1, 'w', '', 'cost_distillation', "
+                "1, 0, true, true, '{}', '{}', '', '2026-01-01', '2026-01-01')"
+            ))  # fmt: skip
+            conn.execute(sa.text("INSERT INTO eval_sets (id, name, created_at) "
+                                 "VALUES (1, 's', '2026-01-01')"))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO eval_set_versions (id, eval_set_id, version, content_hash, "
+                "item_count, source_path, created_at) VALUES (1, 1, 1, 'h', 0, '', '2026-01-01')"
+            ))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO candidates (id, workload_id, name, role, runner, route, prompt, "
+                "params, pricing, serving, limits, created_at, updated_at) VALUES (1, 1, 'ft', "
+                "'fine_tune', 'api', 'openai/x', '{}', '{}', '{}', '{}', '{}', '2026-01-01', "
+                "'2026-01-01')"
+            ))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO runs (id, candidate_id, eval_set_version_id, quarter, status, "
+                "started_at, stats) VALUES (1, 1, 1, '2026Q1', 'complete', '2026-01-01', '{}')"
+            ))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO decisions (id, workload_id, quarter, verdict, metrics, gates, trend, "
+                "reproducibility, memo, fine_tune_run_id, created_at, updated_at) VALUES (1, 1, "
+                "'2026Q1', 'keep', '{}', '[]', '{}', '{}', '', 1, '2026-01-01', '2026-01-01')"
+            ))  # fmt: skip
+        _migrate(database_url, "0003")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT attempt, retry_passes FROM runs")).one() == (1, 0)
+            assert conn.execute(sa.text("SELECT attempt, revision FROM decisions")).one() == (1, 1)
+        _migrate(database_url, "0002", down=True)  # only first attempts: it goes back down
+        _migrate(database_url, "0003")
+        with engine.begin() as conn:  # a second attempt (run --fresh) exists
+            conn.execute(sa.text(
+                "INSERT INTO runs (id, candidate_id, eval_set_version_id, quarter, status, "
+                "started_at, stats, attempt) VALUES (2, 1, 1, '2026Q1', 'complete', "
+                "'2026-01-02', '{}', 2)"
+            ))  # fmt: skip
+        with pytest.raises(RuntimeError, match="1 run\\(s\\) belong to a second or later"):
+            _migrate(database_url, "0002", down=True)
+        with engine.connect() as conn:  # refused before anything changed
+            assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 2
+            assert "attempt" in {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    finally:
+        engine.dispose()
