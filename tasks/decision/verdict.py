@@ -161,9 +161,11 @@ def recommended_action(
             f"decommission the fine-tune's serving capacity.{money}"
         )
     fix = {
-        1: "add items to the eval set until it reaches the minimum, then re-run",
-        2: "re-run the benchmark when the provider errors have cleared (it resumes; paid "
-        "items are not paid again)",
-        4: "add eval items to narrow the interval, then re-run",
-    }.get(rule, "re-run the benchmark")
+        1: "add items to the eval set until it reaches the minimum, then `relitigate sync` "
+        "and `relitigate run` this quarter again (an inconclusive quarter is re-decided)",
+        2: "`relitigate run` this quarter again once the provider errors have cleared: it "
+        "retries only the errored items (answered items are not paid again) and decides again",
+        4: "add eval items to narrow the interval, then `relitigate sync` and `relitigate "
+        "run` this quarter again (an inconclusive quarter is re-decided)",
+    }.get(rule, "`relitigate run` this quarter again (an inconclusive quarter is re-decided)")
     return f"No verdict this quarter; {fix}. {fine_tune} stays in production meanwhile."
