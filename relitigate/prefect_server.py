@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -17,9 +14,11 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from relitigate.prefect_env import apply_prefect_defaults
+from tasks.processes import GroupProcess, free_port, read_log_tail, start_group
+
+__all__ = ["LocalPrefectServer", "PrefectServerError", "free_port", "health_ok", "prefect_exe"]
 
 
 class PrefectServerError(Exception):
@@ -32,14 +31,6 @@ HEALTH_TIMEOUT_S = 90.0
 """How long :meth:`LocalPrefectServer.start` waits for ``/api/health`` by default."""
 STOP_GRACE_S = 10.0
 """How long :meth:`LocalPrefectServer.stop` waits after SIGTERM before SIGKILL."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -76,8 +67,7 @@ class LocalPrefectServer:
     database_url: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
-    popen: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = None
+    process: GroupProcess | None = None
 
     @property
     def api_url(self) -> str:
@@ -92,7 +82,7 @@ class LocalPrefectServer:
     @property
     def pid(self) -> int | None:
         """The server's pid (also its process group), once started."""
-        return self.popen.pid if self.popen else None
+        return self.process.pid if self.process else None
 
     def env(self) -> dict[str, str]:
         """The server's environment: this one with relitigate's defaults
@@ -120,21 +110,12 @@ class LocalPrefectServer:
             raise PrefectServerError(
                 f"port {self.port} on {self.host} is already in use; pick another with --port"
             )
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
         argv = [prefect_exe(), "server", "start", "--host", self.host, "--port",
                 str(self.port)]  # fmt: skip
-        self.popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=self.env(),
-            start_new_session=True,
-        )
+        self.process = start_group(argv, log_path=self.log_path, env=self.env())
         deadline = time.monotonic() + timeout_s
         while not health_ok(self.api_url):
-            code = self.popen.poll()
+            code = self.process.returncode
             if code is not None or time.monotonic() > deadline:
                 why = f"exited with code {code}" if code is not None else "did not answer"
                 self.stop()
@@ -146,27 +127,12 @@ class LocalPrefectServer:
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the server's log."""
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return read_log_tail(self.log_path, lines=lines)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop the whole process group: SIGTERM, ``grace_s`` seconds, then SIGKILL."""
-        if self.popen is not None:
-            pgid = self.popen.pid
-            _signal_group(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline and _group_alive(pgid):
-                self.popen.poll()
-                time.sleep(0.1)
-            if _group_alive(pgid):
-                _signal_group(pgid, signal.SIGKILL)
-            self.popen.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self.process is not None:
+            self.process.stop(grace_s)
 
     def __enter__(self) -> LocalPrefectServer:
         self.start()
@@ -174,20 +140,6 @@ class LocalPrefectServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # A zombie leader still "exists" until reaped; the caller polls it.
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def prefect_exe() -> str:

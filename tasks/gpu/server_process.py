@@ -11,24 +11,19 @@ whole group: SIGTERM, a grace period, then SIGKILL. A server that does not come 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shlex
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import httpx
 
 from tasks.gpu.config import ServedNames, ServingConfig, python_executable
 from tasks.gpu.errors import ServerStartError
+from tasks.processes import LOG_TAIL_LINES, GroupProcess, read_log_tail, start_group
 
-LOG_TAIL_LINES = 40
 POLL_S = 0.2
 DEFAULT_SERVER_ENV: Mapping[str, str] = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -58,56 +53,27 @@ def build_command(
     return argv
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def read_log_tail(path: Path, *, lines: int = LOG_TAIL_LINES, max_bytes: int = 64_000) -> str:
-    """The last ``lines`` lines of a log file ('' when it does not exist)."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            data = fh.read()
-    except FileNotFoundError:
-        return ""
-    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's group reused the id
-        return False
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
 @dataclass
 class ServerProcess:
     """A model server started in its own process group, its output going to ``log_path``."""
 
     name: str
-    argv: list[str]
-    log_path: Path
-    popen: subprocess.Popen[bytes]
-    _log: IO[bytes] | None = None
+    process: GroupProcess
+
+    @property
+    def argv(self) -> list[str]:
+        """The server's command line."""
+        return self.process.argv
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server's output goes (kept after it stops)."""
+        return self.process.log_path
 
     @property
     def pid(self) -> int:
         """The server's pid, which is also its process-group id."""
-        return self.popen.pid
+        return self.process.pid
 
     @property
     def command(self) -> str:
@@ -117,39 +83,22 @@ class ServerProcess:
     @property
     def returncode(self) -> int | None:
         """The exit code, or None while it runs."""
-        return self.popen.poll()
+        return self.process.returncode
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         """The last lines the server wrote."""
-        if self._log is not None:
-            with contextlib.suppress(ValueError, OSError):
-                self._log.flush()
-        return read_log_tail(self.log_path, lines=lines)
+        return self.process.log_tail(lines)
 
     def group_alive(self) -> bool:
         """Whether any process of the server's group still exists."""
-        return _group_alive(self.pid)
+        return self.process.group_alive()
 
     def stop(self, grace_s: float) -> int | None:
         """Stop the whole process group: SIGTERM, up to ``grace_s`` seconds, then SIGKILL.
 
         Blocking; safe to call more than once. Returns the leader's exit code.
         """
-        pgid = self.pid
-        if self.popen.poll() is None or _group_alive(pgid):
-            _signal_group(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline:
-                if self.popen.poll() is not None and not _group_alive(pgid):
-                    break
-                time.sleep(0.05)
-            if self.popen.poll() is None or _group_alive(pgid):
-                _signal_group(pgid, signal.SIGKILL)
-        code = self.popen.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return code
+        return self.process.stop(grace_s)
 
 
 def start_server(
@@ -164,29 +113,19 @@ def start_server(
     Raises:
         ServerStartError: the executable does not exist or cannot run.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("ab")
     full_env = {**os.environ, **DEFAULT_SERVER_ENV, **(env or {})}
     try:
-        popen = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            start_new_session=True,
-        )
+        process = start_group(argv, log_path=log_path, env=full_env)
     except OSError as exc:
-        log.close()
         raise ServerStartError(
             server=name,
             command=shlex.join(argv),
             reason=f"cannot execute {argv[0]!r}: {exc.strerror or exc}",
             returncode=None,
             log_path=log_path,
-            log_tail=read_log_tail(log_path),
+            log_tail=read_log_tail(log_path, lines=LOG_TAIL_LINES),
         ) from exc
-    return ServerProcess(name=name, argv=list(argv), log_path=log_path, popen=popen, _log=log)
+    return ServerProcess(name=name, process=process)
 
 
 async def wait_until_healthy(
@@ -261,6 +200,5 @@ async def stop_server(server: ServerProcess, grace_s: float) -> None:
         await asyncio.shield(stopping)
     except asyncio.CancelledError:
         # Cancelled while stopping: finish the job now, without the grace period.
-        _signal_group(server.pid, signal.SIGKILL)
-        server.popen.wait()
+        server.process.kill()
         raise

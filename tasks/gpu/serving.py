@@ -42,12 +42,12 @@ from tasks.gpu.server_process import (
     POLL_S,
     ServerProcess,
     build_command,
-    free_port,
     start_server,
     stop_server,
     wait_until_healthy,
 )
 from tasks.gpu.throughput import ThroughputReport, measure_throughput
+from tasks.processes import free_port
 
 T = TypeVar("T")
 
