@@ -1,6 +1,10 @@
-"""Where provider API keys come from: the environment, else a Prefect Secret block.
+"""Where secrets come from: the environment or settings, else a Prefect Secret block.
 
-A candidate (or an LLM judge) names its key, never the key itself:
+This is the one module that reads Prefect Secret blocks: provider API keys for the
+evaluation engine and the Slack bot token for the notify engine, neither of which imports
+Prefect; they receive the values read here.
+
+Provider keys. A candidate (or an LLM judge) names its key, never the key itself:
 ``api_key_env: ANTHROPIC_API_KEY``. :func:`credentials_for` reads the process environment
 first. A name the environment lacks is then looked up as the Prefect Secret block of the
 same name in block form (lower case, ``_`` as ``-``: ``anthropic-api-key``), so that workers
@@ -14,10 +18,16 @@ value found is registered with :mod:`tasks.redaction` as it is read, so every te
 process logs, raises or stores is scrubbed of it (a provider that echoes the key in an
 error body included).
 
+The Slack bot token. :func:`load_slack_token` returns the token set in settings
+(``RELITIGATE_SLACK_TOKEN``), else the one in the Secret block that
+``RELITIGATE_SLACK_TOKEN_BLOCK`` names; a block that cannot be read is a
+:class:`~tasks.notify.errors.NoticeError` naming the block.
+
 Prefect 3's ``Block.load`` returns a coroutine when it believes it runs in async code (an
 async flow or task run, even from a worker thread that inherited the run's context), so the
-synchronous path here asks for the synchronous implementation explicitly, and async code has
-:func:`acredentials_for`, which awaits ``Secret.aload``.
+synchronous paths here ask for the synchronous implementation explicitly, and async code has
+:func:`acredentials_for` and :func:`aload_slack_token`, which await ``Secret.aload``.
+Prefect is imported only when a block is actually read.
 """
 
 from __future__ import annotations
@@ -26,9 +36,14 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tasks.redaction import register_secret
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from tasks.notify.token import SlackToken
 
 BlockLoader = Callable[[str], str | None]
 """Loads a Secret block's value by block name; None when there is no such block."""
@@ -103,24 +118,68 @@ def load_secret_block(name: str) -> str | None:
     Synchronous on any thread, inside a flow run or not (a worker thread of an async task
     included); from code running on an event loop, await :func:`aload_secret_block`.
     """
-    from prefect.blocks.system import Secret
-
     try:
-        block = Secret.load(name, _sync=True)  # type: ignore[call-arg]
+        return _read_block(name)
     except ValueError:  # Prefect's "Unable to find block document named ..."
         return None
-    return _block_value(block)
 
 
 async def aload_secret_block(name: str) -> str | None:
     """The value of Prefect Secret block ``name``, or None when it does not exist (async)."""
-    from prefect.blocks.system import Secret
-
     try:
-        block = await Secret.aload(name)
+        return await _aread_block(name)
     except ValueError:
         return None
-    return _block_value(block)
+
+
+def load_slack_token(
+    *, token: SecretStr | None, secret_block: str | None = None
+) -> SlackToken | None:
+    """The Slack token from settings, else from Secret block ``secret_block``, else None.
+
+    Synchronous: call from the CLI or a worker thread, never on an event loop.
+
+    Raises:
+        NoticeError: The block could not be loaded (the message names the block only).
+    """
+    from tasks.notify.token import block_error, block_token, settings_token
+
+    found = settings_token(token)
+    if found is not None or not secret_block:
+        return found
+    try:
+        value = _read_block(secret_block)
+    except Exception as exc:
+        raise block_error(secret_block, exc) from None
+    return block_token(secret_block, value)
+
+
+async def aload_slack_token(
+    *, token: SecretStr | None, secret_block: str | None = None
+) -> SlackToken | None:
+    """:func:`load_slack_token` for async code (a flow or task run): awaits ``Secret.aload``."""
+    from tasks.notify.token import block_error, block_token, settings_token
+
+    found = settings_token(token)
+    if found is not None or not secret_block:
+        return found
+    try:
+        value = await _aread_block(secret_block)
+    except Exception as exc:
+        raise block_error(secret_block, exc) from None
+    return block_token(secret_block, value)
+
+
+def _read_block(name: str) -> str | None:
+    from prefect.blocks.system import Secret
+
+    return _block_value(Secret.load(name, _sync=True))  # type: ignore[call-arg]
+
+
+async def _aread_block(name: str) -> str | None:
+    from prefect.blocks.system import Secret
+
+    return _block_value(await Secret.aload(name))
 
 
 def _block_value(block: object) -> str | None:

@@ -83,13 +83,13 @@ def register(app: typer.Typer) -> None:
            every notice stays pending, and one line says which setting to fix
         """
         from relitigate.settings import load_settings
+        from tasks.credentials import load_slack_token
         from tasks.notify.delivery import deliver
         from tasks.notify.errors import DeliveryStoppedError
-        from tasks.notify.token import load_token
 
         settings = load_settings()
         factory = _factory(settings)
-        token = load_token(
+        token = load_slack_token(
             token=settings.slack_token,
             secret_block=settings.slack_token_block,
         )

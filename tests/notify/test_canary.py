@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from registry.models import Base
 from relitigate.cli import notice_cmds
+from tasks.credentials import load_slack_token
 from tasks.notify.delivery import deliver
 from tasks.notify.errors import SlackError
-from tasks.notify.token import load_token
 from tests.notify.slack_server import Fail, SlackServer
 from tests.notify.test_slack import dead_url
 
@@ -130,9 +130,9 @@ def test_canary_token_appears_nowhere(
 
 def test_load_token_prefers_settings_and_never_touches_prefect_without_a_block() -> None:
     token = SecretStr("xoxb-set")
-    loaded = load_token(token=token, secret_block="ignored")
+    loaded = load_slack_token(token=token, secret_block="ignored")
     assert loaded is not None and loaded.value is token
     assert loaded.setting == "RELITIGATE_SLACK_TOKEN"
-    assert load_token(token=None) is None
-    assert load_token(token=SecretStr("")) is None
+    assert load_slack_token(token=None) is None
+    assert load_slack_token(token=SecretStr("")) is None
     assert "xoxb-set" not in repr(token) and "xoxb-set" not in str(token)

@@ -74,7 +74,11 @@ def test_secret_block_is_read_inside_a_flow_run() -> None:
         assert lookup() == {"RELITIGATE_TEST_PROVIDER_KEY": value}
         assert load_secret_block("relitigate-test-no-such-key") is None
         _secret_block_is_read_inside_async_runs(value)
+        token = "xoxb-" + os.urandom(8).hex()
+        Secret(value=token).save("relitigate-test-slack-token", overwrite=True)
+        _slack_token_block_is_read_sync_and_awaited(token)
     assert scrub(f"echo {value}") == f"echo {REDACTED}"  # registered as it was read
+    assert scrub(f"echo {token}") == f"echo {REDACTED}"
 
 
 def _secret_block_is_read_inside_async_runs(value: str) -> None:
@@ -106,3 +110,38 @@ def _secret_block_is_read_inside_async_runs(value: str) -> None:
         gc.collect()
     assert found == [{"RELITIGATE_TEST_PROVIDER_KEY": value}] * 2
     assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+def _slack_token_block_is_read_sync_and_awaited(token: str) -> None:
+    """The Slack token from its Secret block: synchronously (the CLI), from a worker thread
+    and awaited inside an async flow run; a missing block is an error naming the block."""
+    import asyncio
+    import gc
+    import warnings
+
+    import anyio
+    from prefect import flow
+
+    from tasks.credentials import aload_slack_token, load_slack_token
+    from tasks.notify.errors import NoticeError
+
+    block = "relitigate-test-slack-token"
+    loaded = load_slack_token(token=None, secret_block=block)
+    assert loaded is not None and loaded.value.get_secret_value() == token
+    assert block in loaded.setting and token not in loaded.setting
+
+    @flow
+    async def deliver_like() -> list[str]:
+        in_thread = await anyio.to_thread.run_sync(
+            lambda: load_slack_token(token=None, secret_block=block)
+        )
+        awaited = await aload_slack_token(token=None, secret_block=block)
+        return [t.value.get_secret_value() for t in (in_thread, awaited) if t is not None]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(deliver_like()) == [token, token]
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    with pytest.raises(NoticeError, match="relitigate-test-no-such-block"):
+        load_slack_token(token=None, secret_block="relitigate-test-no-such-block")
