@@ -10,7 +10,7 @@ route without one the provider's documented API host (:data:`DEFAULT_HOSTS`), wh
 that candidate's calls would go anyway. A provider whose host depends on settings relitigate
 does not read (Bedrock's region, Vertex's project) is not checked here; a run on it still
 stops early when its calls cannot connect (:class:`EndpointUnreachableError`, raised by the
-runner after :data:`CONNECTION_FAILURES_TO_ABORT` items in a row).
+runner's :class:`ConnectionWatch` after :data:`CONNECTION_FAILURES_TO_ABORT` items in a row).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tasks.evaluation.errors import EvaluationError
+from tasks.evaluation.errors import EvaluationError, TransientProviderError
+from tasks.evaluation.types import ItemResult
 
 CONNECT_TIMEOUT_S = 5.0
 """How long one endpoint may take to accept a connection."""
@@ -122,3 +123,47 @@ def check_reachable(
             raise EndpointUnreachableError(
                 endpoint=endpoint, candidates=endpoints[endpoint], reason=reason
             )
+
+
+class ConnectionWatch:
+    """Connection failures held back until the endpoint answers; the run stopped if it never does.
+
+    An item whose every attempt failed to connect is not an answer: it is held, not handed to
+    the sink, so a run that never reached its provider leaves no result behind. Any other
+    result shows the endpoint is there and releases what was held. After ``limit`` items in a
+    row failed to connect, :meth:`failed_to_connect` raises :class:`EndpointUnreachableError`.
+    """
+
+    def __init__(self, *, candidate: str, endpoint: str, limit: int) -> None:
+        self.candidate, self.endpoint, self.limit = candidate, endpoint, max(1, limit)
+        self.streak = 0
+        """Items in a row that failed to connect, with no reply in between."""
+        self.held: list[ItemResult] = []
+
+    def admit(self, result: ItemResult) -> list[ItemResult]:
+        """The results ready for the sink now that ``result`` arrived (held ones first)."""
+        if result.error_kind == "connection":
+            self.held.append(result)
+            return []
+        self.streak = 0
+        ready, self.held = [*self.held, result], []
+        return ready
+
+    def release(self) -> list[ItemResult]:
+        """The held results, handed over (the run ended without giving up on the endpoint)."""
+        held, self.held = self.held, []
+        return held
+
+    def failed_to_connect(self, exc: TransientProviderError) -> None:
+        """Count one more item that failed to connect; raise once ``limit`` are in a row."""
+        self.streak += 1
+        if self.streak < self.limit:
+            return
+        raise EndpointUnreachableError(
+            endpoint=self.endpoint,
+            candidates=[self.candidate],
+            reason=(
+                f"{self.streak} items in a row failed to connect, with no reply in between "
+                f"(last: {exc}); the run stopped before the rest"
+            ),
+        ) from exc

@@ -14,11 +14,9 @@ lazily, when a model is loaded; batched generation is :mod:`tasks.gpu.generation
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from tasks.evaluation.errors import EvaluationError
@@ -26,12 +24,12 @@ from tasks.evaluation.pricing import PricePlan, price_plan
 from tasks.evaluation.prompt import preamble, render
 from tasks.evaluation.scorers import check_judge_independent
 from tasks.evaluation.scoring import score_output
+from tasks.evaluation.tally import Tally, Timing
 from tasks.evaluation.types import (
     CandidateSpec,
     EvalItem,
     ItemResult,
     ProgressCallback,
-    ProgressUpdate,
     ResultSink,
     RunStatus,
     RunSummary,
@@ -106,7 +104,8 @@ async def run_inprocess_candidate(
     prompts = {key: render_prompt(loaded, m) for key, m in messages.items()}
     # Similar lengths together: less padding per batch.
     todo.sort(key=lambda item: len(prompts[item.key]))
-    tally = _Tally(spec=spec, plan=plan, total=len(todo), skipped=len(items) - len(todo))
+    tally = Tally(spec.name, len(todo), skipped=len(items) - len(todo))
+    generation_s = 0.0
     first = time.perf_counter()
     try:
         for start in range(0, len(todo), config.batch_size):
@@ -116,32 +115,38 @@ async def run_inprocess_candidate(
                 generate_batch, loaded, [prompts[item.key] for item in batch], **gen
             )
             elapsed = time.perf_counter() - t0
-            tally.generation_s += elapsed
+            generation_s += elapsed
             scored = [
                 await _score(scorer, item, out, plan=plan, latency_ms=elapsed * 1000.0)
                 for item, out in zip(batch, outputs, strict=True)
             ]
             await sink.write(scored)
             for result in scored:
-                tally.add(result, progress)
+                update = tally.add(result)
+                if progress is not None:
+                    progress(update)
     except BaseException as exc:
         if isinstance(exc, EvaluationError):
-            report = _report(tally, loaded, config, spec)
-            exc.summary = tally.summary(
-                report, "failed", f"{type(exc).__name__}: {exc}", startup_s=first - called,
-                wall_s=time.perf_counter() - first, model_version=_model_version(config),
+            report = _report(tally, generation_s, loaded, config, spec)
+            reason = f"{type(exc).__name__}: {exc}"
+            exc.summary = _summary(
+                tally, report, "failed", reason, spec=spec, config=config, started=called,
+                first=first,
             )  # fmt: skip
         raise
-    report = _report(tally, loaded, config, spec)
-    summary = tally.summary(
-        report, "complete", None, startup_s=first - called,
-        wall_s=time.perf_counter() - first, model_version=_model_version(config),
-    )  # fmt: skip
+    report = _report(tally, generation_s, loaded, config, spec)
+    summary = _summary(
+        tally, report, "complete", None, spec=spec, config=config, started=called, first=first
+    )
     return InProcessRun(summary=summary, throughput=report)
 
 
 def _report(
-    tally: _Tally, loaded: LoadedModel, config: ServingConfig, spec: CandidateSpec
+    tally: Tally,
+    generation_s: float,
+    loaded: LoadedModel,
+    config: ServingConfig,
+    spec: CandidateSpec,
 ) -> ThroughputReport:
     pricing = spec.pricing
     return measure_throughput(
@@ -150,9 +155,34 @@ def _report(
         batch_size=config.batch_size,
         items=tally.done,
         output_tokens=tally.completion_tokens,
-        wall_s=tally.generation_s,
+        wall_s=generation_s,
         gpu_usd_per_hour=pricing.gpu_usd_per_hour if pricing else None,
         gpus=pricing.gpus if pricing else 1,
+    )
+
+
+def _summary(
+    tally: Tally,
+    report: ThroughputReport,
+    status: RunStatus,
+    reason: str | None,
+    *,
+    spec: CandidateSpec,
+    config: ServingConfig,
+    started: float,
+    first: float,
+) -> RunSummary:
+    """The run's summary; items not generated (a failed run) count as not started."""
+    tally.not_started = (tally.total or 0) - tally.done
+    timing = Timing(
+        startup_s=first - started,
+        wall_s=time.perf_counter() - first,
+        throughput_items_per_s=report.items_per_s,
+        gpu_cost_per_call_usd=report.cost_per_call_usd,  # GPU-hour pricing, as the API runner
+    )
+    version = f"{config.model}+{config.adapter}" if config.adapter else config.model
+    return tally.summary(
+        route=spec.route, status=status, reason=reason, timing=timing, model_version=version
     )
 
 
@@ -165,88 +195,3 @@ async def _score(
         cost_usd=plan.call_cost(out.prompt_tokens, out.completion_tokens),
         latency_ms=latency_ms, attempts=1,
     )  # fmt: skip
-
-
-def _model_version(config: ServingConfig) -> str:
-    return f"{config.model}+{config.adapter}" if config.adapter else config.model
-
-
-@dataclass(slots=True)
-class _Tally:
-    spec: CandidateSpec
-    plan: PricePlan
-    total: int
-    skipped: int
-    done: int = 0
-    passed: int = 0
-    errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = Decimal(0)
-    judge_cost: Decimal = Decimal(0)
-    generation_s: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-
-    def add(self, r: ItemResult, progress: ProgressCallback | None) -> None:
-        self.done += 1
-        self.passed += r.passed
-        self.errors += r.error is not None
-        self.prompt_tokens += r.prompt_tokens
-        self.completion_tokens += r.completion_tokens
-        self.cost += r.cost_usd
-        self.judge_cost += r.judge_cost_usd
-        if r.error is None:
-            self.latencies.append(r.latency_ms)
-        if progress is not None:
-            progress(
-                ProgressUpdate(
-                    candidate=self.spec.name,
-                    done=self.done,
-                    total=self.total,
-                    passed=self.passed,
-                    errors=self.errors,
-                    cost_usd=self.cost,
-                )
-            )
-
-    def summary(
-        self,
-        report: ThroughputReport,
-        status: RunStatus,
-        reason: str | None,
-        *,
-        startup_s: float,
-        wall_s: float,
-        model_version: str,
-    ) -> RunSummary:
-        p50 = p95 = None
-        if len(self.latencies) >= 2:
-            cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
-            p50, p95 = cuts[49], cuts[94]
-        elif self.latencies:
-            p50 = p95 = self.latencies[0]
-        cost, per_call = self.cost, report.cost_per_call_usd
-        if per_call is not None:  # GPU-hour pricing, as the API runner does it
-            cost = per_call * (self.done - self.errors)
-        return RunSummary(
-            candidate=self.spec.name,
-            route=self.spec.route,
-            status=status,
-            reason=reason,
-            items_total=self.skipped + self.total,
-            items_skipped=self.skipped,
-            items_done=self.done,
-            items_passed=self.passed,
-            items_errored=self.errors,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cost_usd=cost,
-            judge_cost_usd=self.judge_cost,
-            startup_s=startup_s,
-            wall_s=wall_s,
-            throughput_items_per_s=report.items_per_s,
-            p50_latency_ms=p50,
-            p95_latency_ms=p95,
-            model_version=model_version,
-            gpu_cost_per_call_usd=per_call,
-        )
