@@ -5,19 +5,27 @@
   its threshold; both sides' cost per useful task. Verdicts are coloured.
 - :func:`overview_chart_png`: the quarter at a glance: each workload's advantage against its
   threshold, and its net monthly savings, coloured by verdict.
+
+The sides' colours and the shared panels are the memo chart's (:mod:`tasks.decision.plotting`).
 """
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
+
+from tasks.decision.plotting import (
+    BUY_COLOUR,
+    FINE_TUNE_COLOUR,
+    finish_cost_panel,
+    finish_panel,
+    new_figure,
+    plot_sides,
+    png_bytes,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
-FINE_TUNE_COLOUR = "#1f77b4"
-BUY_COLOUR = "#d62728"
 VERDICT_COLOURS = {
     "keep": "#2ca02c",
     "watch": "#ff7f0e",
@@ -25,21 +33,6 @@ VERDICT_COLOURS = {
     "inconclusive": "#7f7f7f",
 }
 MAX_OVERVIEW_WORKLOADS = 30
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 def _floats(series: pd.Series) -> list[float]:
@@ -54,15 +47,14 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     verdicts = [str(v) for v in decided["verdict"]]
     case = str(decided["case"].iloc[-1]) if len(decided) else "cost_distillation"
 
-    fig = _figure(8.0, 8.0)
+    fig = new_figure(8.0, 8.0)
     quality, advantage, cost = fig.subplots(3, 1, sharex=True)
 
     ft = _floats(decided["fine_tune_quality"])
     buy = _floats(decided["buy_quality"])
     _band(quality, xs, decided, "fine_tune_quality", FINE_TUNE_COLOUR)
     _band(quality, xs, decided, "buy_quality", BUY_COLOUR)
-    quality.plot(xs, ft, "o-", color=FINE_TUNE_COLOUR, label="fine-tune (95% CI)")
-    quality.plot(xs, buy, "s-", color=BUY_COLOUR, label="buy alternative (95% CI)")
+    plot_sides(quality, (xs, ft), (xs, buy), note=" (95% CI)")
     threshold = _floats(decided["advantage_threshold"])
     if case == "cost_distillation":
         bar = [t * b for t, b in zip(threshold, buy, strict=True)]
@@ -71,9 +63,7 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
         bar = [b + t for t, b in zip(threshold, buy, strict=True)]
         bar_label = "bar: buy quality + margin"
     quality.plot(xs, bar, "--", color="0.35", label=bar_label)
-    quality.set_ylabel("quality")
-    quality.grid(alpha=0.3)
-    quality.legend(loc="best", fontsize=8, framealpha=0.9)
+    finish_panel(quality, "quality")
 
     value = _floats(decided["advantage"])
     low = _floats(decided["advantage_low"])
@@ -90,27 +80,19 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
                 verdict, (x, v), textcoords="offset points", xytext=(6, 4), fontsize=8
             )
     advantage.step(xs, threshold, "--", where="mid", color="0.2", label="threshold")
-    advantage.set_ylabel(metric)
-    advantage.grid(alpha=0.3)
-    advantage.legend(loc="best", fontsize=8, framealpha=0.9)
+    finish_panel(advantage, metric)
 
     ft_cost = _floats(decided["fine_tune_cost_per_useful_task_usd"])
     buy_cost = _floats(decided["buy_cost_per_useful_task_usd"])
-    cost.plot(xs, ft_cost, "o-", color=FINE_TUNE_COLOUR, label="fine-tune")
-    cost.plot(xs, buy_cost, "s-", color=BUY_COLOUR, label="buy alternative")
-    positive = [c for c in ft_cost + buy_cost if c == c and c > 0]
-    if positive and max(positive) / min(positive) > 20:
-        cost.set_yscale("log")
-    cost.set_ylabel("USD per useful task")
-    cost.grid(alpha=0.3, which="both")
-    cost.legend(loc="best", fontsize=8, framealpha=0.9)
+    plot_sides(cost, (xs, ft_cost), (xs, buy_cost))
+    finish_cost_panel(cost, ft_cost + buy_cost)
     step = max(1, len(xs) // 16)
     cost.set_xticks(xs[::step], labels[::step], rotation=0 if len(xs) <= 8 else 45)
     cost.set_xlabel("quarter")
     if xs:
         cost.set_xlim(-0.4, xs[-1] + 0.6)
     fig.suptitle(title)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _band(axes: Any, xs: list[int], frame: pd.DataFrame, column: str, colour: str) -> None:
@@ -126,7 +108,7 @@ def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
     ys = list(range(len(names)))
     colours = [VERDICT_COLOURS.get(str(v), "0.3") for v in decided["verdict"]][::-1]
 
-    fig = _figure(10.0, max(2.6, 0.42 * len(names) + 1.4))
+    fig = new_figure(10.0, max(2.6, 0.42 * len(names) + 1.4))
     margin, savings = fig.subplots(1, 2, sharey=True)
 
     value = _floats(decided["advantage"])[::-1]
@@ -154,4 +136,4 @@ def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
     handles = [Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     savings.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
     fig.suptitle(title)
-    return _png(fig)
+    return png_bytes(fig)
