@@ -124,7 +124,7 @@ async def child_relitigate(
     s = await run_candidate(
         spec,
         items,
-        scorer=build_scorer({"type": "exact"}),
+        scorer=build_scorer({"kind": "exact"}),
         sink=sink,
         budget_usd=1000.0,
         progress=progress,

@@ -81,7 +81,7 @@ async def _measure(
     loaded: LoadedModel, config: ServingConfig, spec: CandidateSpec, items: list[EvalItem],
     runs: int,
 ) -> ThroughputReport:  # fmt: skip
-    scorer = build_scorer({"type": "exact"})
+    scorer = build_scorer({"kind": "exact"})
     reports = []
     for _ in range(runs + 1):  # the first run warms up
         run = await run_inprocess_candidate(

@@ -195,7 +195,7 @@ def cross_check(s: Scenario, reps: int, seed: int) -> int:
         training_examples=50_000,
         task_stable=True,
         domain_stable=True,
-        thresholds=Thresholds(domain_margin=0.0),
+        thresholds=Thresholds(domain_margin_min=0.0),
     )
 
     def side(name: str, role: str, passed: np.ndarray, err: np.ndarray, cost: float) -> SideResults:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidValueError, NotFoundError
 from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
 from registry.models import EvalItem, EvalSet, EvalSetVersion
-from registry.workload_parts import NAME_PATTERN
+from vocabulary import NAME_PATTERN
 
 
 @dataclass(frozen=True, slots=True)

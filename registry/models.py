@@ -41,6 +41,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The kinds the registry shares with the workloads file and the engines, re-exported.
+from vocabulary.kinds import CandidateRole as CandidateRole
+from vocabulary.kinds import Case as Case
+from vocabulary.kinds import ErrorKind as ErrorKind
+from vocabulary.kinds import Runner as Runner
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -106,28 +112,6 @@ def _str_enum(cls: type[enum.StrEnum], name: str) -> Enum:
     )
 
 
-class Case(enum.StrEnum):
-    """The gate under which a workload's fine-tune was adopted."""
-
-    COST_DISTILLATION = "cost_distillation"
-    DOMAIN_EXPERTISE = "domain_expertise"
-
-
-class CandidateRole(enum.StrEnum):
-    """Whether a candidate is the workload's fine-tune or a buy alternative."""
-
-    FINE_TUNE = "fine_tune"
-    BUY = "buy"
-
-
-class Runner(enum.StrEnum):
-    """How a candidate is called: a litellm route, a vLLM server, or in-process transformers."""
-
-    API = "api"
-    VLLM = "vllm"
-    TRANSFORMERS = "transformers"
-
-
 class RunStatus(enum.StrEnum):
     """Lifecycle of one benchmark run."""
 
@@ -135,17 +119,6 @@ class RunStatus(enum.StrEnum):
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"
     FAILED = "failed"
-
-
-class ErrorKind(enum.StrEnum):
-    """Why an item failed to produce an output (never a quality judgement)."""
-
-    RATE_LIMIT = "rate_limit"
-    SERVER = "server"
-    TIMEOUT = "timeout"
-    PERMANENT = "permanent"
-    BUDGET = "budget"
-    OTHER = "other"
 
 
 class Verdict(enum.StrEnum):
@@ -210,9 +183,10 @@ class Workload(TimestampMixin, Base):
     domain_stable: Mapped[bool] = mapped_column(Boolean, default=True)
     adopted_quarter: Mapped[str | None] = mapped_column(String(6))
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """Threshold overrides only (keys of ``registry.workload_file.Thresholds``)."""
+    """Threshold overrides only, as written (keys of :class:`vocabulary.Thresholds`)."""
     scorer: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """Scorer spec: ``{"kind": "exact" | ..., **options}``."""
+    """Scorer settings as written: ``{"kind": "exact" | ..., **settings}``
+    (:data:`vocabulary.ScorerSettings`)."""
     eval_set_id: Mapped[int | None] = mapped_column(ForeignKey("eval_sets.id"))
     eval_set_version_id: Mapped[int | None] = mapped_column(ForeignKey("eval_set_versions.id"))
     """The eval-set version the last sync pinned: the one this quarter's runs use."""
@@ -244,14 +218,17 @@ class Candidate(TimestampMixin, Base):
     api_key_env: Mapped[str | None] = mapped_column(String(200))
     """NAME of the env var or Prefect Secret block holding the key; never the key itself."""
     prompt: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """``{"system": str | None, "few_shot": [{"input", "output"}], "template": str}``."""
+    """``{"system": str | None, "few_shot": [{"input", "output"}], "template": str}``
+    (:class:`vocabulary.Prompt`)."""
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     pricing: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """``{"input_per_mtok", "output_per_mtok"}`` or ``{"gpu_hourly_usd", "gpus"}``."""
+    """``{"input_per_mtok", "output_per_mtok"}`` or ``{"gpu_hourly_usd", "gpus"}``
+    (:class:`vocabulary.Pricing`)."""
     serving: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """Self-hosted runners: command template, model path, adapter, batch size, ..."""
     limits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    """Pacing overrides: ``concurrency``, ``rpm``, ``tpm``, ``timeout_s``, ``max_attempts``."""
+    """Pacing overrides as written (:class:`vocabulary.Limits`): ``concurrency``, ``rpm``,
+    ``tpm``, ``timeout_s``, ``max_attempts``."""
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     workload: Mapped[Workload] = relationship(back_populates="candidates")

@@ -11,8 +11,6 @@ archived (``archived_at`` set), never deleted; declaring them again restores the
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from registry.errors import WorkloadFileError
 from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
-from registry.evalsets import store_eval_set
+from registry.evalsets import ImportedVersion, store_eval_set
 from registry.models import Candidate, CandidateRole, Workload, utcnow
+from registry.stored_form import candidate_values, config_hash, workload_values
 from registry.workload_file import WorkloadFile, WorkloadSpec, load_workload_file_with_lines
-from registry.workload_parts import CandidateSpec
 from registry.yaml_lines import LineMap
 
 
@@ -84,11 +82,6 @@ class SyncReport:
         }
 
 
-def _canonical_hash(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _eval_set_name(spec: WorkloadSpec) -> str:
     return spec.eval_set.name or spec.name
 
@@ -124,43 +117,10 @@ def _read_eval_sets(
     return parsed
 
 
-def _candidate_values(spec: CandidateSpec, role: CandidateRole) -> dict[str, Any]:
-    return {
-        "role": role,
-        "runner": spec.runner,
-        "route": spec.route,
-        "api_base": spec.api_base,
-        "api_key_env": spec.api_key_env,
-        "prompt": spec.prompt.model_dump(mode="json"),
-        "params": dict(spec.params),
-        "pricing": spec.pricing.model_dump(mode="json", exclude_none=True) if spec.pricing else {},
-        "serving": dict(spec.serving),
-        "limits": spec.limits.model_dump(mode="json", exclude_none=True),
-    }
-
-
-def _workload_values(spec: WorkloadSpec) -> dict[str, Any]:
-    return {
-        "description": spec.description,
-        "owner_email": spec.owner.email,
-        "owner_slack_user": spec.owner.slack_user,
-        "slack_channel": spec.owner.slack_channel,
-        "case": spec.case,
-        "volume_per_day": spec.volume_per_day,
-        "fixed_costs_monthly_usd": spec.fixed_costs_monthly_usd,
-        "training_examples": spec.training_examples,
-        "task_stable": spec.task_stable,
-        "domain_stable": spec.domain_stable,
-        "adopted_quarter": spec.adopted,
-        "thresholds": spec.threshold_overrides(),
-        "scorer": spec.eval_set.scorer.model_dump(mode="json", exclude_none=True),
-    }
-
-
 def _sync_candidates(session: Session, workload: Workload, spec: WorkloadSpec) -> None:
-    declared = {spec.fine_tune.name: _candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE)}
+    declared = {spec.fine_tune.name: candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE)}
     for buy in spec.buy:
-        declared[buy.name] = _candidate_values(buy, CandidateRole.BUY)
+        declared[buy.name] = candidate_values(buy, CandidateRole.BUY)
     existing = {
         c.name: c
         for c in session.scalars(select(Candidate).where(Candidate.workload_id == workload.id))
@@ -185,16 +145,16 @@ def _check_workloads(
     workload_file: Path, specs: list[WorkloadSpec], lines: LineMap, check: WorkloadCheck
 ) -> None:
     for index, spec in enumerate(specs):
-        workload = Workload(name=spec.name, **_workload_values(spec))
+        workload = Workload(name=spec.name, **workload_values(spec))
         candidates = {
             "fine_tune": Candidate(
                 name=spec.fine_tune.name,
-                **_candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE),
+                **candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE),
             )
         }
         for i, buy in enumerate(spec.buy):
             candidates[f"buy[{i}]"] = Candidate(
-                name=buy.name, **_candidate_values(buy, CandidateRole.BUY)
+                name=buy.name, **candidate_values(buy, CandidateRole.BUY)
             )
         problem = check(workload, candidates)
         if problem is None:
@@ -259,54 +219,16 @@ def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
     Returns:
         What was created, updated, left unchanged and archived.
     """
-    declaration, parsed_sets = plan.declaration, plan.eval_sets
-    created: list[str] = []
-    updated: list[str] = []
-    unchanged: list[str] = []
-    versions_created: list[str] = []
-    stored = {}
-    for name, parsed in parsed_sets.items():
-        imported = store_eval_set(session, name=name, parsed=parsed)
-        stored[name] = imported
-        if imported.created:
-            versions_created.append(f"{name}@{imported.version}")
-
+    stored = {
+        name: store_eval_set(session, name=name, parsed=parsed)
+        for name, parsed in plan.eval_sets.items()
+    }
+    outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     existing = {w.name: w for w in session.scalars(select(Workload))}
-    for spec in declaration.workloads:
-        imported = stored[_eval_set_name(spec)]
-        config_hash = _canonical_hash(
-            {
-                "workload": spec.model_dump(mode="json"),
-                "eval_set": {"name": imported.eval_set_name, "hash": imported.content_hash},
-            }
-        )
-        workload = existing.get(spec.name)
-        if (
-            workload is not None
-            and workload.config_hash == config_hash
-            and workload.archived_at is None
-        ):
-            unchanged.append(spec.name)
-            continue
-        values = _workload_values(spec) | {
-            "eval_set_id": imported.eval_set_id,
-            "eval_set_version_id": imported.version_id,
-            "config_hash": config_hash,
-            "archived_at": None,
-        }
-        if workload is None:
-            workload = Workload(name=spec.name, **values)
-            session.add(workload)
-            session.flush()
-            created.append(spec.name)
-        else:
-            for key, value in values.items():
-                if getattr(workload, key) != value:
-                    setattr(workload, key, value)
-            updated.append(spec.name)
-        _sync_candidates(session, workload, spec)
-
-    declared = {spec.name for spec in declaration.workloads}
+    for spec in plan.declaration.workloads:
+        outcome = _upsert_workload(session, spec, existing.get(spec.name), stored)
+        outcomes[outcome].append(spec.name)
+    declared = {spec.name for spec in plan.declaration.workloads}
     archived: list[str] = []
     now = utcnow()
     for name, workload in sorted(existing.items()):
@@ -315,9 +237,44 @@ def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
             archived.append(name)
     session.flush()
     return SyncReport(
-        created=tuple(created),
-        updated=tuple(updated),
-        unchanged=tuple(unchanged),
+        created=tuple(outcomes["created"]),
+        updated=tuple(outcomes["updated"]),
+        unchanged=tuple(outcomes["unchanged"]),
         archived=tuple(archived),
-        eval_set_versions_created=tuple(versions_created),
+        eval_set_versions_created=tuple(
+            f"{name}@{imported.version}" for name, imported in stored.items() if imported.created
+        ),
     )
+
+
+def _upsert_workload(
+    session: Session,
+    spec: WorkloadSpec,
+    workload: Workload | None,
+    stored: Mapping[str, ImportedVersion],
+) -> str:
+    """Create, update or leave one workload (and its candidates); says which it did."""
+    imported = stored[_eval_set_name(spec)]
+    digest = config_hash(
+        spec, eval_set_name=imported.eval_set_name, content_hash=imported.content_hash
+    )
+    if workload is not None and workload.config_hash == digest and workload.archived_at is None:
+        return "unchanged"
+    values = workload_values(spec) | {
+        "eval_set_id": imported.eval_set_id,
+        "eval_set_version_id": imported.version_id,
+        "config_hash": digest,
+        "archived_at": None,
+    }
+    outcome = "updated"
+    if workload is None:
+        workload = Workload(name=spec.name, **values)
+        session.add(workload)
+        session.flush()
+        outcome = "created"
+    else:
+        for key, value in values.items():
+            if getattr(workload, key) != value:
+                setattr(workload, key, value)
+    _sync_candidates(session, workload, spec)
+    return outcome

@@ -20,8 +20,8 @@ A complete, commented example lives in ``examples/relitigate.yaml``. In short::
 :func:`load_workload_file` validates it and raises :class:`~registry.errors.WorkloadFileError`
 naming the file, the line and the field of the first problem.
 
-Candidates (prompt, pricing, limits), scorers and the eval-set reference are
-:mod:`registry.workload_parts`.
+Candidates and the eval-set reference are :mod:`registry.workload_parts`; thresholds, scorer
+settings, prompt, pricing and limits are the shared :mod:`vocabulary` the engines read too.
 """
 
 from __future__ import annotations
@@ -32,21 +32,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from registry.errors import WorkloadFileError
-from registry.models import Case
 from registry.quarters import QUARTER_RE
-from registry.workload_parts import (
-    CandidateSpec,
-    Count,
-    EvalSetRef,
-    Name,
-    NonNegative,
-    Strict,
-)
+from registry.workload_parts import CandidateSpec, EvalSetRef
 from registry.yaml_lines import LineMap, read_yaml_file
+from vocabulary import Case, Count, Name, NonNegative, Strict, Thresholds
 
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 """A quarter, ``YYYYQn``."""
-Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
 class Owner(Strict):
@@ -67,32 +59,6 @@ class Owner(Strict):
         if not (self.email or self.slack_user or self.slack_channel):
             raise ValueError("give at least one of email, slack_user, slack_channel")
         return self
-
-
-class Thresholds(Strict):
-    """Gate thresholds. Every field is optional; only the ones given override the defaults.
-
-    The bounds are never looser than the decision engine's (``tasks.decision.types.Thresholds``;
-    a test compares both on a table of boundary values), and ``sync`` also runs the overrides
-    through that type before anything is written."""
-
-    quality_ratio_min: Annotated[float, Field(gt=0, le=2)] = 0.95
-    """cost_distillation: fine-tune quality / buy quality must stay at or above this."""
-    min_volume_per_day: Count = 10_000_000
-    """cost_distillation: production calls per day needed to justify distillation."""
-    min_training_examples: Count = 10_000
-    """domain_expertise: training examples on record needed to justify the fine-tune."""
-    min_items: Annotated[int, Field(ge=1)] = 200
-    """Eval sets with fewer items support no verdict (``inconclusive``)."""
-    max_error_rate: Annotated[float, Field(ge=0, lt=1)] = 0.05
-    """Provider errors above this share of a side's items make the quarter inconclusive."""
-    warning_horizon_quarters: Annotated[int, Field(ge=0, le=40)] = 2
-    """``watch`` when the trend projects erosion within this many quarters."""
-    significance_alpha: Probability = 0.05
-    """Significance level of the paired tests and intervals."""
-    domain_margin_min: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """domain_expertise: the fine-tune's score advantage over buy must exceed this margin
-    (in score units, [0, 1]) and be significant at ``significance_alpha``."""
 
 
 class WorkloadSpec(Strict):
@@ -119,7 +85,7 @@ class WorkloadSpec(Strict):
     adopted: Quarter | None = None
     """Quarter the fine-tune went to production (its age is measured from it)."""
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    """Overrides of the gate thresholds."""
+    """Overrides of the gate thresholds (only the ones written are stored)."""
     eval_set: EvalSetRef
     """The workload's eval set and scorer."""
     fine_tune: CandidateSpec

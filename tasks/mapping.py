@@ -1,36 +1,30 @@
-"""Conversions between registry rows and the engines' plain data.
+"""Registry rows into the engines' frozen values, and engine results into rows.
 
-The ground floor's three parts do not import each other; the task layer translates. Every
-function here is pure (no session, no I/O): it takes rows already loaded and returns frozen
-data, so each mapping is checked by a unit test without a database.
+The ground floor's three parts do not import each other; the task layer converts. The settings
+inside the rows (thresholds, limits, scorer settings, pricing) are already the engines' own
+vocabulary (:mod:`vocabulary`), stored as the user wrote them: they are read back through the
+same models, and only the type changes (an ORM row into a frozen value object). Every function
+here is pure (no session, no I/O), so each is checked by a unit test without a database.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
-from registry.models import Candidate, Runner, Workload
+from registry.models import Candidate, Workload
 from registry.models import EvalItem as EvalItemRow
 from registry.runs import ItemResultRow, RunItemResult
-from registry.sync import FieldProblem
-from tasks.decision.errors import DecisionError, InvalidInputsError
+from tasks.decision.errors import InvalidInputsError
 from tasks.decision.outcome import DecisionOutcome
 from tasks.decision.sides import SideSummary
-from tasks.decision.types import HistoryPoint, SideResults, Thresholds, Throughput, WorkloadPolicy
-from tasks.evaluation.errors import ConfigurationError, EvaluationError
-from tasks.evaluation.types import (
-    CandidateSpec,
-    EvalItem,
-    FewShot,
-    ItemResult,
-    Limits,
-    Pricing,
-    PromptSpec,
-)
+from tasks.decision.types import HistoryPoint, SideResults, Throughput, WorkloadPolicy
+from tasks.evaluation.errors import ConfigurationError
+from tasks.evaluation.types import CandidateSpec, EvalItem, FewShot, ItemResult, Pricing, PromptSpec
 from tasks.notify.facts import (
     GateFacts,
     Interval,
@@ -39,58 +33,63 @@ from tasks.notify.facts import (
     SideFacts,
     TrendFacts,
 )
+from vocabulary import ErrorKind, Limits, Prompt, Thresholds
+from vocabulary import Pricing as DeclaredPricing
 
-_THRESHOLD_NAMES = {
-    # workload file name -> decision engine name
-    "quality_ratio_min": "quality_ratio_min",
-    "min_volume_per_day": "min_volume_per_day",
-    "min_training_examples": "min_training_examples",
-    "min_items": "min_items",
-    "max_error_rate": "max_error_rate",
-    "warning_horizon_quarters": "warning_horizon_quarters",
-    "significance_alpha": "alpha",
-    "domain_margin_min": "domain_margin",
-}
+Model = TypeVar("Model", bound=BaseModel)
 
 
-def _per_token(usd_per_million: Any) -> Decimal:
-    return Decimal(str(usd_per_million)) / Decimal(1_000_000)
+class StoredSettingError(ValueError):
+    """A stored setting the vocabulary refuses (written by an older release, or by hand)."""
 
-
-def pricing_of(raw: Mapping[str, Any]) -> Pricing | None:
-    """The engine's pricing from a candidate's stored ``pricing`` (None: litellm's map)."""
-    if not raw:
-        return None
-    if raw.get("gpu_hourly_usd") is not None:
-        return Pricing(
-            gpu_usd_per_hour=Decimal(str(raw["gpu_hourly_usd"])), gpus=raw.get("gpus") or 1
+    def __init__(self, where: str, exc: ValidationError) -> None:
+        first = exc.errors(include_url=False)[0]
+        self.field = ".".join([where, *(str(part) for part in first["loc"])])
+        self.value = first.get("input")
+        self.expected = str(first["msg"]).removeprefix("Value error, ")
+        super().__init__(
+            f"stored {self.field} = {self.value!r} is refused: {self.expected}; fix the "
+            "workloads file and run relitigate sync"
         )
-    return Pricing(
-        input_usd_per_token=_per_token(raw["input_per_mtok"]),
-        output_usd_per_token=_per_token(raw["output_per_mtok"]),
-    )
+
+
+def stored(model: type[Model], raw: Mapping[str, Any] | None, *, where: str) -> Model:
+    """A stored JSON setting read back through its :mod:`vocabulary` model.
+
+    Raises:
+        StoredSettingError: the stored value breaks the model's rules.
+    """
+    try:
+        return model.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise StoredSettingError(where, exc) from None
 
 
 def candidate_spec(row: Candidate) -> CandidateSpec:
-    """The engine's view of a registered candidate."""
-    prompt = row.prompt or {}
-    limits = {k: v for k, v in (row.limits or {}).items() if v is not None}
+    """The engine's view of a registered candidate.
+
+    Raises:
+        ConfigurationError: a stored setting the engine refuses.
+    """
+    try:
+        prompt = stored(Prompt, row.prompt, where="prompt")
+        limits = stored(Limits, row.limits, where="limits")
+        pricing = stored(DeclaredPricing, row.pricing, where="pricing") if row.pricing else None
+    except StoredSettingError as exc:
+        raise ConfigurationError(f"candidate {row.name!r}: {exc}") from None
     return CandidateSpec(
         name=row.name,
         route=row.route,
         api_base=row.api_base,
         api_key_env=row.api_key_env,
         prompt=PromptSpec(
-            system=prompt.get("system"),
-            few_shot=tuple(
-                FewShot(input=str(s["input"]), output=str(s["output"]))
-                for s in prompt.get("few_shot", [])
-            ),
-            template=prompt.get("template", "{input}"),
+            system=prompt.system,
+            few_shot=tuple(FewShot(input=s.input, output=s.output) for s in prompt.few_shot),
+            template=prompt.template,
         ),
         params=dict(row.params or {}),
-        pricing=pricing_of(row.pricing or {}),
-        limits=Limits(**limits),
+        pricing=Pricing.from_declared(pricing),
+        limits=limits,
     )
 
 
@@ -103,128 +102,7 @@ def eval_item(row: EvalItemRow) -> EvalItem:
 
 
 def _json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def scorer_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine's ``build_scorer`` settings for a workload's stored scorer declaration.
-
-    Raises:
-        ConfigurationError: a declaration the engine cannot honour, naming the field.
-    """
-    spec = dict(raw)
-    kind = spec.pop("kind", "exact")
-    if kind in ("exact", "normalized"):
-        return {"type": kind}
-    if kind == "regex":
-        return {
-            "type": "regex",
-            "pattern": spec["pattern"],
-            "ignore_case": spec.get("ignore_case", False),
-        }
-    if kind == "json_field":
-        return {"type": "json_fields", "fields": list(spec["fields"])}
-    if kind == "numeric":
-        tolerance = float(spec.get("tolerance", 0.0))
-        if spec.get("relative"):
-            return {"type": "numeric", "abs_tol": 0.0, "rel_tol": tolerance}
-        return {"type": "numeric", "abs_tol": tolerance}
-    if kind == "token_f1":
-        return {"type": "token_f1", "threshold": spec.get("threshold", 0.5)}
-    if kind == "llm_judge":
-        pricing = pricing_of(spec.get("pricing") or {})
-        return {
-            "type": "llm_judge",
-            "route": spec["route"],
-            "rubric": spec["rubric"],
-            "api_base": spec.get("api_base"),
-            "api_key_env": spec.get("api_key_env"),
-            "pass_threshold": spec.get("threshold", 0.5),
-            "params": spec.get("params") or {},
-            "pricing": pricing,
-        }
-    if kind == "python":
-        options = dict(spec.get("options") or {})
-        threshold = options.pop("threshold", 1.0)
-        if options:
-            raise ConfigurationError(
-                f"eval_set.scorer.options: the python scorer accepts only 'threshold', got "
-                f"{sorted(options)}; read other settings inside {spec['callable']!r}"
-            )
-        return {"type": "python", "path": spec["callable"], "threshold": threshold}
-    raise ConfigurationError(f"eval_set.scorer.kind {kind!r} is unknown")
-
-
-def check_scorer(raw: Mapping[str, Any]) -> None:
-    """Build the scorer a stored declaration describes, as a benchmark would, short of what
-    needs the run's environment: an LLM judge's key and a Python scorer's module are only
-    checked for the shape of their settings.
-
-    Raises:
-        ConfigurationError: the engine would refuse the declaration.
-    """
-    import inspect
-
-    from tasks.evaluation.scorers import SCORERS, build_scorer
-
-    settings = scorer_spec(raw)
-    kind = settings["type"]
-    if kind not in ("llm_judge", "python"):
-        build_scorer(settings)
-        return
-    try:
-        inspect.signature(SCORERS[kind]).bind(**{k: v for k, v in settings.items() if k != "type"})
-    except TypeError as exc:
-        raise ConfigurationError(f"scorer {kind!r}: {exc}") from exc
-
-
-_FILE_NAMES = {engine: file for file, engine in _THRESHOLD_NAMES.items()}
-# TypeError: a setting the workloads schema has and an engine type no longer takes.
-_ENGINE_ERRORS = (DecisionError, EvaluationError, ValueError, TypeError)
-
-
-def _policy_problem(exc: Exception) -> FieldProblem:
-    if not isinstance(exc, InvalidInputsError):
-        return FieldProblem(field="adopted", message=str(exc))  # the only other policy check
-    prefix, _, name = exc.field.rpartition(".")
-    field = f"thresholds.{_FILE_NAMES.get(name, name)}" if prefix == "thresholds" else name
-    return FieldProblem(
-        field=field, message=f"{exc.value!r} is refused by the decision engine: {exc.expected}"
-    )
-
-
-def check_declaration(
-    workload: Workload, candidates: Mapping[str, Candidate]
-) -> FieldProblem | None:
-    """The first setting of a workload, as ``sync`` would store it, that an engine refuses.
-
-    Runs the conversions a benchmark and a decision run (:func:`policy`, :func:`check_scorer`,
-    :func:`candidate_spec`, the GPU serving parser), so ``sync`` applies exactly the engines'
-    rules, including rules added to them later.
-    """
-    try:
-        policy(workload)
-    except _ENGINE_ERRORS as exc:
-        return _policy_problem(exc)
-    try:
-        check_scorer(workload.scorer or {})
-    except _ENGINE_ERRORS as exc:
-        return FieldProblem(field="eval_set.scorer", message=str(exc))
-    for place, row in candidates.items():
-        try:
-            candidate_spec(row)
-        except _ENGINE_ERRORS as exc:
-            return FieldProblem(field=place, message=str(exc))
-        if row.runner != Runner.API:
-            from tasks.gpu.config import parse_serving
-
-            try:
-                parse_serving(row.name, row.serving or {})
-            except _ENGINE_ERRORS as exc:
-                return FieldProblem(field=f"{place}.serving", message=str(exc))
-    return None
 
 
 def result_row(result: ItemResult) -> ItemResultRow:
@@ -248,28 +126,21 @@ def result_row(result: ItemResult) -> ItemResultRow:
         latency_ms=result.latency_ms,
         attempts=result.attempts,
         error=result.error,
-        error_kind=_error_kind(result.error_kind) if result.error else None,
+        error_kind=(result.error_kind or ErrorKind.OTHER) if result.error else None,
         judge=judge,
     )
 
 
-def _error_kind(kind: str | None) -> str:
-    known = {"rate_limit", "server", "timeout", "permanent", "budget"}
-    if kind in known:
-        return kind
-    if kind == "provider":
-        return "permanent"
-    return "other"
-
-
-def thresholds(overrides: Mapping[str, Any]) -> Thresholds:
-    """Decision thresholds: the defaults with the workload's overrides applied."""
-    values = {_THRESHOLD_NAMES[k]: v for k, v in overrides.items() if k in _THRESHOLD_NAMES}
-    return Thresholds(**values)
-
-
 def policy(workload: Workload) -> WorkloadPolicy:
-    """A workload's declared facts as the decision engine takes them."""
+    """A workload's declared facts as the decision engine takes them.
+
+    Raises:
+        InvalidInputsError: a stored threshold the engine refuses.
+    """
+    try:
+        thresholds = stored(Thresholds, workload.thresholds, where="thresholds")
+    except StoredSettingError as exc:
+        raise InvalidInputsError(field=exc.field, value=exc.value, expected=exc.expected) from None
     return WorkloadPolicy(
         name=workload.name,
         case=workload.case.value,  # type: ignore[arg-type]
@@ -279,7 +150,7 @@ def policy(workload: Workload) -> WorkloadPolicy:
         task_stable=workload.task_stable,
         domain_stable=workload.domain_stable,
         adopted_quarter=workload.adopted_quarter,
-        thresholds=thresholds(workload.thresholds or {}),
+        thresholds=thresholds,
     )
 
 

@@ -39,7 +39,7 @@ def _evalset_limits() -> EvalSetLimits:
 
 def _engine_check(workload: Workload, candidates: Mapping[str, Candidate]) -> FieldProblem | None:
     """The engines' own rules (imported only once the file itself is valid)."""
-    from tasks.mapping import check_declaration
+    from tasks.declaration_check import check_declaration
 
     return check_declaration(workload, candidates)
 

@@ -1,23 +1,26 @@
 """The memo's trend chart: both sides' quality and cost per useful task over quarters.
 
-matplotlib is imported inside the function (it is slow to import and only the memo needs
-it) and drawn on an Agg canvas, never through pyplot's global state.
+Drawn with the helpers every chart shares (:mod:`tasks.decision.plotting`: matplotlib
+imported inside them, an Agg canvas, PNG bytes in memory).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tasks.decision.plotting import (
+    finish_cost_panel,
+    finish_panel,
+    new_figure,
+    plot_sides,
+    png_bytes,
+)
 from tasks.decision.quarter import Quarter
 from tasks.decision.types import Case, HistoryPoint, Thresholds
 
 if TYPE_CHECKING:
     from tasks.decision.outcome import DecisionOutcome
-
-FINE_TUNE_COLOUR = "#1f77b4"
-BUY_COLOUR = "#d62728"
 
 
 def trend_chart_png(
@@ -30,12 +33,9 @@ def trend_chart_png(
     """PNG bytes of quality (top) and cost per useful task (bottom) per quarter.
 
     The top panel draws the bar the fine-tune must clear: ``quality_ratio_min`` x the buy
-    alternative's quality (cost case) or the buy's quality + ``domain_margin`` (domain case).
+    alternative's quality (cost case) or the buy's quality + ``domain_margin_min`` (domain case).
     Verdicts are written above the fine-tune's points.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     points = sorted(history, key=lambda p: Quarter.parse(p.quarter))
     xs = [Quarter.parse(p.quarter).ordinal for p in points]
     labels = [str(Quarter.parse(p.quarter)) for p in points]
@@ -44,20 +44,18 @@ def trend_chart_png(
         kept = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
         return [x for x, _ in kept], [v for _, v in kept]
 
-    fig = Figure(figsize=(8.0, 6.4), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(8.0, 6.4, dpi=110)
     top, bottom = fig.subplots(2, 1, sharex=True)
 
     ft_x, ft_q = series([p.fine_tune_quality for p in points])
     buy_x, buy_q = series([p.buy_quality for p in points])
-    top.plot(ft_x, ft_q, "o-", color=FINE_TUNE_COLOUR, label="fine-tune")
-    top.plot(buy_x, buy_q, "s-", color=BUY_COLOUR, label="buy alternative")
+    plot_sides(top, (ft_x, ft_q), (buy_x, buy_q))
     if case == "cost_distillation":
         bar = [thresholds.quality_ratio_min * q for q in buy_q]
         bar_label = f"bar: {thresholds.quality_ratio_min:.0%} of buy"
     else:
-        bar = [q + thresholds.domain_margin for q in buy_q]
-        bar_label = f"bar: buy {thresholds.domain_margin:+.2f}"
+        bar = [q + thresholds.domain_margin_min for q in buy_q]
+        bar_label = f"bar: buy {thresholds.domain_margin_min:+.2f}"
     top.plot(buy_x, bar, "--", color="0.35", label=bar_label)
     for point, x in zip(points, xs, strict=True):
         if point.verdict and point.fine_tune_quality is not None:
@@ -70,27 +68,17 @@ def trend_chart_png(
                 fontsize=8,
                 color="0.25",
             )
-    top.set_ylabel("quality (mean score)")
-    top.grid(alpha=0.3)
-    top.legend(loc="best", fontsize=8, framealpha=0.9)
+    finish_panel(top, "quality (mean score)")
 
     ft_cx, ft_c = series([p.fine_tune_cost_per_useful_task for p in points])
     buy_cx, buy_c = series([p.buy_cost_per_useful_task for p in points])
-    bottom.plot(ft_cx, ft_c, "o-", color=FINE_TUNE_COLOUR, label="fine-tune")
-    bottom.plot(buy_cx, buy_c, "s-", color=BUY_COLOUR, label="buy alternative")
-    costs = [c for c in ft_c + buy_c if c > 0]
-    if costs and max(costs) / min(costs) > 20:
-        bottom.set_yscale("log")
-    bottom.set_ylabel("USD per useful task")
-    bottom.grid(alpha=0.3, which="both")
-    bottom.legend(loc="best", fontsize=8, framealpha=0.9)
+    plot_sides(bottom, (ft_cx, ft_c), (buy_cx, buy_c))
+    finish_cost_panel(bottom, ft_c + buy_c)
     bottom.set_xticks(xs, labels, rotation=0 if len(xs) <= 8 else 45)
     bottom.set_xlabel("quarter")
     fig.suptitle(title or "Fine-tune vs buy alternative by quarter")
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def outcome_chart_png(outcome: DecisionOutcome) -> bytes:

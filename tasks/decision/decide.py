@@ -35,7 +35,13 @@ from tasks.decision.stats import (
     minimum_detectable_difference,
 )
 from tasks.decision.trend import TrendSummary, advantage_trend
-from tasks.decision.types import DecisionInputs, FloatArray, SideResults
+from tasks.decision.types import (
+    MAX_INTERVAL_WIDTH,
+    MIN_TREND_POINTS,
+    DecisionInputs,
+    FloatArray,
+    SideResults,
+)
 from tasks.decision.verdict import VerdictResult, apply_rules, notice_kind, recommended_action
 
 ENGINE_VERSION = "2"
@@ -83,8 +89,8 @@ def decide(inputs: DecisionInputs, *, rng_seed: int, today: date) -> DecisionOut
                 field=f"buys[{side.name}].role", value=side.role, expected="'buy'"
             )
         buys.append(align(fine_tune, side))
-    ft_summary = summarize(fine_tune, alpha=limits.alpha)
-    buy_summaries = tuple(summarize(b, alpha=limits.alpha) for b in buys)
+    ft_summary = summarize(fine_tune, alpha=limits.significance_alpha)
+    buy_summaries = tuple(summarize(b, alpha=limits.significance_alpha) for b in buys)
     flaky = [i for i, s in enumerate(buy_summaries) if s.error_rate > limits.max_error_rate]
     bounds = [score_bounds(b) for b in buys]
     ft_bounds = score_bounds(fine_tune)
@@ -125,7 +131,9 @@ def decide(inputs: DecisionInputs, *, rng_seed: int, today: date) -> DecisionOut
     buy = buys[chosen]
     comparison = final.comparisons[chosen]
     mcnemar = mcnemar_exact(fine_tune.passed, buy.passed)
-    mdd = minimum_detectable_difference(ft_bounds[0] - bounds[chosen][0], alpha=limits.alpha)
+    mdd = minimum_detectable_difference(
+        ft_bounds[0] - bounds[chosen][0], alpha=limits.significance_alpha
+    )
     money = final.moneys[chosen]
     review = next_review_date(quarter, today)
     action = recommended_action(
@@ -168,7 +176,7 @@ def decide(inputs: DecisionInputs, *, rng_seed: int, today: date) -> DecisionOut
         trend=final.trend,
         history=history,
         thresholds=limits,
-        repeated=repeated_testing(limits.alpha),
+        repeated=repeated_testing(limits.significance_alpha),
         reproducibility=_reproducibility(inputs, fine_tune, buy_summaries, rng_seed, review),
         recommended_action=action,
         notice_kind=notice_kind(final.result.verdict),
@@ -188,13 +196,13 @@ def _assess(
     policy = inputs.policy
     limits = policy.thresholds
     cost_case = policy.case == "cost_distillation"
-    bar = limits.quality_ratio_min if cost_case else limits.domain_margin
+    bar = limits.quality_ratio_min if cost_case else limits.domain_margin_min
     comparisons = compare_all(
         ft_bounds,
         [(b.name, lo, hi) for b, (lo, hi) in zip(buys, buy_bounds, strict=True)],
         measure="ratio" if cost_case else "difference",
         bar=bar,
-        alpha=limits.alpha,
+        alpha=limits.significance_alpha,
     )
     moneys = tuple(
         money_summary(
@@ -209,7 +217,7 @@ def _assess(
         comparisons,
         measure="ratio" if cost_case else "difference",
         bar=bar,
-        alpha=limits.alpha,
+        alpha=limits.significance_alpha,
         correction=correction_text(len(buys)),
     )
     gates = [*preconditions]
@@ -229,14 +237,14 @@ def _assess(
         metric="quality ratio" if cost_case else "quality difference",
         threshold=bar,
         horizon_quarters=limits.warning_horizon_quarters,
-        min_points=limits.min_trend_points,
+        min_points=MIN_TREND_POINTS,
         adopted_quarter=(Quarter.parse(policy.adopted_quarter) if policy.adopted_quarter else None),
     )
     result = apply_rules(
         gates,
         advantage=advantage,
         advantage_gate=quality.name,
-        max_interval_width=limits.max_interval_width,
+        max_interval_width=MAX_INTERVAL_WIDTH,
         trend=trend,
     )
     return _Assessment(comparisons, chosen, moneys, tuple(gates), advantage, trend, result)

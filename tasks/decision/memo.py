@@ -124,7 +124,7 @@ def _head_to_head(o: DecisionOutcome) -> str:
         f"- McNemar exact test on pass/fail: {o.mcnemar.fine_tune_only} items only the "
         f"fine-tune passed, {o.mcnemar.buy_only} only the buy passed, p = "
         f"{o.mcnemar.p_value:.3g}.",
-        f"- Minimum detectable difference (80% power, alpha {o.thresholds.alpha}): "
+        f"- Minimum detectable difference (80% power, alpha {o.thresholds.significance_alpha}): "
         f"{o.minimum_detectable_difference:.3f} score points with {ft.n_items} items.",
         "- Errored items count as failed in the point estimates; the ratio and difference "
         "intervals and tests also allow any score for them, so errors widen the intervals. "
@@ -151,7 +151,7 @@ def _head_to_head(o: DecisionOutcome) -> str:
     lines += [
         "",
         f"Every buy alternative ({o.comparison.correction}; erosion is found when an "
-        f"adjusted p-value is below {o.thresholds.alpha / 2:g}):",
+        f"adjusted p-value is below {o.thresholds.significance_alpha / 2:g}):",
         "",
         _table(
             (
@@ -264,7 +264,7 @@ def _thresholds(o: DecisionOutcome) -> str:
     return (
         f"quality ratio >= {t.quality_ratio_min}, volume >= {t.min_volume_per_day:,.0f}/day, "
         f"examples >= {t.min_training_examples:,}, items >= {t.min_items}, errors <= "
-        f"{t.max_error_rate:.0%} per side, domain margin {t.domain_margin:+}, horizon "
+        f"{t.max_error_rate:.0%} per side, domain margin {t.domain_margin_min:+}, horizon "
         f"{t.warning_horizon_quarters} quarters"
     )
 

@@ -10,6 +10,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from pydantic import BaseModel
+
 from tasks.decision.comparison import BuyComparison
 from tasks.decision.gates import GateOutcome
 from tasks.decision.money import MoneySummary
@@ -161,7 +163,10 @@ def _finite(x: float | None) -> float | None:
 
 
 def jsonable(value: Any) -> Any:
-    """Dataclasses, mappings and sequences as plain JSON values; NaN and inf become None."""
+    """Dataclasses, pydantic models, mappings and sequences as plain JSON values; NaN and inf
+    become None."""
+    if isinstance(value, BaseModel):  # the workload's thresholds (vocabulary)
+        return jsonable(value.model_dump(mode="python"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

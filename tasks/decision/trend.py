@@ -1,9 +1,9 @@
 """The advantage over quarters: a least-squares line, and when it is projected to erode.
 
 The advantage is the quality ratio (cost case, bar ``quality_ratio_min``) or the paired
-difference (domain case, bar ``domain_margin``). Points are the past quarters in the history
+difference (domain case, bar ``domain_margin_min``). Points are the past quarters in the history
 that recorded an advantage, plus this quarter; a re-run of this quarter replaces its old
-point. With fewer than ``min_trend_points`` points the trend is reported but cannot act.
+point. With fewer than ``MIN_TREND_POINTS`` points the trend is reported but cannot act.
 
 The projection extends the fitted line: the erosion quarter is the first quarter at or after
 this one in which the line is at or below the bar. The frame expects most production

@@ -5,8 +5,8 @@ decisions from the registry and converts them into these shapes; nothing here kn
 they came from. Per-item arrays may be handed over as any sequence; they are stored as
 read-only numpy arrays, validated once, and must be aligned with ``item_keys``.
 
-Defaults in :class:`Thresholds` come from the decision frame (``decision-frame.txt``); each
-can be overridden per workload.
+The thresholds are the workloads file's own model, :class:`vocabulary.Thresholds` (defaults
+from the decision frame, ``decision-frame.txt``; each can be overridden per workload).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from tasks.decision.errors import InvalidInputsError, InvalidResultsError
 from tasks.decision.quarter import Quarter
+from vocabulary import Thresholds as Thresholds
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -122,47 +123,12 @@ class SideResults:
         return len(self.item_keys)
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Every number a verdict depends on. Defaults: the decision frame, unless noted."""
-
-    quality_ratio_min: float = 0.95
-    """Fine-tune quality / buy quality must stay at or above this (frame: 95% quality bar)."""
-    min_volume_per_day: float = 10_000_000
-    """Calls per day below which distillation does not pay (frame: 10M calls/day)."""
-    min_training_examples: int = 10_000
-    """Domain case: examples on record (frame: 10,000+ high-quality examples)."""
-    min_items: int = 200
-    """Eval items needed for any verdict (frame: an eval set of 200+ items)."""
-    max_error_rate: float = 0.05
-    """Per side, never pooled. Engine default, not from the frame."""
-    alpha: float = 0.05
-    """Intervals are two-sided at 1 - alpha (95%). Engine default."""
-    domain_margin: float = 0.0
-    """Domain case: the paired difference (fine-tune - buy, in score points) must have its
-    interval's lower bound above this. 0 means "significantly better". Engine default."""
-    warning_horizon_quarters: int = 2
-    """A projected erosion this many quarters ahead or sooner turns keep into watch."""
-    min_trend_points: int = 3
-    """Quarters (this one included) needed before a trend can act. Engine default."""
-    max_interval_width: float = 0.5
-    """An advantage interval wider than this cannot support keep or retire: inconclusive."""
-
-    def __post_init__(self) -> None:
-        checks = {
-            "quality_ratio_min": (self.quality_ratio_min > 0.0, "a ratio > 0, e.g. 0.95"),
-            "min_items": (self.min_items >= 1, "an item count >= 1"),
-            "max_error_rate": (0.0 <= self.max_error_rate < 1.0, "a share in [0, 1)"),
-            "alpha": (0.0 < self.alpha < 1.0, "a level in (0, 1), e.g. 0.05"),
-            "warning_horizon_quarters": (self.warning_horizon_quarters >= 0, "quarters >= 0"),
-            "min_trend_points": (self.min_trend_points >= 2, "at least 2 quarters"),
-            "max_interval_width": (self.max_interval_width > 0.0, "a width > 0"),
-        }
-        for name, (ok, expected) in checks.items():
-            if not ok:
-                raise InvalidInputsError(
-                    field=f"thresholds.{name}", value=getattr(self, name), expected=expected
-                )
+MIN_TREND_POINTS = 3
+"""Quarters (this one included) needed before a trend can act. An engine rule, not a
+workload setting."""
+MAX_INTERVAL_WIDTH = 0.5
+"""An advantage interval that straddles its bar and is wider than this cannot support keep or
+retire: inconclusive. An engine rule, not a workload setting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +151,7 @@ class WorkloadPolicy:
     adopted_quarter: str | None = None
     """When the fine-tune went to production (``YYYYQn``), for its age."""
     thresholds: Thresholds = field(default_factory=Thresholds)
+    """The workload's thresholds (validated when built: the engine's rules are the model's)."""
 
     def __post_init__(self) -> None:
         if self.case not in ("cost_distillation", "domain_expertise"):

@@ -17,7 +17,7 @@ Rules, applied in order; the first that matches decides. "Frame" is the decision
    way. More errors can only weaken either finding, so they never move a verdict toward
    ``retire``. Costs come from answered calls only (``money.py``).
 4. **Too wide to tell** (engine, the design's "CI too wide"). If the advantage interval
-   straddles its bar and is wider than ``max_interval_width`` -> ``inconclusive``.
+   straddles its bar and is wider than ``MAX_INTERVAL_WIDTH`` -> ``inconclusive``.
 5. **A criterion fails on a known fact -> ``retire``**. The criteria are the frame's:
    cost case (fine-tune case 1): volume >= 10M calls/day, a stable task, quality >= 95% of
    the buy alternative, positive net savings; domain case (fine-tune case 2): a significant
@@ -31,7 +31,7 @@ Rules, applied in order; the first that matches decides. "Frame" is the decision
    retire: uncertainty moves toward ``watch``, never toward ``retire``.
 7. **Erosion projected within the horizon -> ``watch``** (frame: quarterly re-litigation
    catches the erosion; design: warning horizon 2 quarters). All criteria pass, but the
-   fitted advantage line (with at least ``min_trend_points`` quarters) reaches the bar
+   fitted advantage line (with at least ``MIN_TREND_POINTS`` quarters) reaches the bar
    within ``warning_horizon_quarters``.
 8. Otherwise **``keep``**: the 95% rule holds with its lower bound at or above the bar
    (cost case) or the margin is significant (domain case), and every other criterion passes.

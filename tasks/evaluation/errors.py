@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tasks.redaction import scrub
+from vocabulary import ErrorKind
 
 if TYPE_CHECKING:
     from tasks.evaluation.types import RunSummary
@@ -110,17 +111,20 @@ class UnknownModelError(PermanentProviderError):
 class TransientProviderError(ProviderError):
     """A failure worth retrying: rate limit, server error, timeout, connection error."""
 
+    kind: ErrorKind
+    """The item's error kind if retries run out: rate_limit, server, timeout or connection."""
+
     def __init__(
         self,
         message: str,
         *,
         route: str,
-        kind: str,
+        kind: ErrorKind | str,
         status: int | None = None,
         retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message, route=route, status=status)
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         self.retry_after_s = retry_after_s
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from tasks.evaluation.errors import EvaluationError
 from tasks.evaluation.types import EvalItem, ItemResult, Scorer
+from vocabulary import ErrorKind
 
 
 async def score_output(
@@ -51,7 +52,7 @@ async def score_output(
         latency_ms=latency_ms,
         attempts=attempts,
         error=error,
-        error_kind="scorer" if error else None,
+        error_kind=ErrorKind.SCORER if error else None,
         explanation=s.explanation if s else None,
         model_version=model_version,
         judge=s.judge if s else None,

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from vocabulary import ErrorKind as ErrorKind
+from vocabulary import Limits as Limits
+from vocabulary import Pricing as DeclaredPricing
+
 ChatMessage = Mapping[str, Any]
 """One chat message: ``{"role": "user" | "system" | "assistant", "content": str}``."""
 
@@ -54,20 +58,27 @@ class Pricing:
     gpu_usd_per_hour: Decimal | None = None
     gpus: int = 1
 
+    @classmethod
+    def from_declared(cls, declared: DeclaredPricing | None) -> Pricing | None:
+        """The engine's prices for a declared :class:`vocabulary.Pricing` (USD per million
+        tokens, or per GPU-hour), exact to the digit; None: litellm's cost map prices it."""
+        if declared is None:
+            return None
+        if declared.gpu_hourly_usd is not None:
+            return cls(gpu_usd_per_hour=_exact(declared.gpu_hourly_usd), gpus=declared.gpus or 1)
+        assert declared.input_per_mtok is not None and declared.output_per_mtok is not None
+        return cls(
+            input_usd_per_token=_exact(declared.input_per_mtok) / _MILLION,
+            output_usd_per_token=_exact(declared.output_per_mtok) / _MILLION,
+        )
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-route pacing and retry limits."""
 
-    concurrency: int = 32
-    rpm: int | None = None
-    """Requests per minute; None: unlimited."""
-    tpm: int | None = None
-    """Tokens (prompt + completion) per minute; None: unlimited."""
-    timeout_s: float = 60.0
-    """Per attempt."""
-    max_attempts: int = 5
-    """Attempts per item, the first included."""
+_MILLION = Decimal(1_000_000)
+
+
+def _exact(value: float) -> Decimal:
+    """The decimal the user wrote (``0.15``, not the binary float's expansion)."""
+    return Decimal(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,7 @@ class CandidateSpec:
     """Generation parameters passed to the provider (``temperature``, ``max_tokens``...)."""
     pricing: Pricing | None = None
     limits: Limits = field(default_factory=Limits)
+    """Pacing and retries (:class:`vocabulary.Limits`, the workloads file's own model)."""
     transport: Literal["auto", "litellm", "acompletion"] = "auto"
     """``auto``: OpenAI-compatible routes go over the OpenAI wire protocol directly, others
     through litellm; ``litellm``: always through litellm. Through litellm, providers in
@@ -131,9 +143,6 @@ class Scorer(Protocol):
     async def __call__(self, output: str, item: EvalItem) -> Score: ...
 
 
-ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "scorer", "provider"]
-
-
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     """What one item cost and scored. ``error`` set means the item has no valid answer."""
@@ -151,7 +160,8 @@ class ItemResult:
     """Of the successful attempt (or of the last one)."""
     attempts: int
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
+    """Set with ``error``: why the item has no valid answer."""
     explanation: str | None = None
     model_version: str | None = None
     judge: JudgeInfo | None = None

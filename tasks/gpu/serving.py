@@ -68,7 +68,7 @@ class ServedModel:
 
     def candidate_spec(self, spec: CandidateSpec) -> CandidateSpec:
         """``spec`` pointed at this server, with ``batch_size`` requests in flight."""
-        limits = dataclasses.replace(spec.limits, concurrency=self.batch_size)
+        limits = spec.limits.model_copy(update={"concurrency": self.batch_size})
         return dataclasses.replace(
             spec, route=self.route, api_base=self.api_base, api_key_env=None, limits=limits
         )

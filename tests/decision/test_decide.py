@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from tasks.decision import (
     DecisionError,
@@ -212,9 +213,14 @@ def test_latency_percentiles_match_numpy_and_skip_errored_calls() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("alpha", 1.5), ("min_items", 0), ("max_error_rate", 1.0), ("max_interval_width", 0.0)],
+    [
+        ("significance_alpha", 1.5),
+        ("min_items", 0),
+        ("max_error_rate", 1.0),
+        ("warning_horizon_quarters", -1),
+    ],
 )
-def test_bad_thresholds_raise_naming_the_field(field: str, value: float) -> None:
-    with pytest.raises(InvalidInputsError) as info:
+def test_bad_thresholds_are_refused_naming_the_field(field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as info:
         policy(**{field: value})
-    assert f"thresholds.{field}" in str(info.value)
+    assert info.value.errors()[0]["loc"] == (field,)

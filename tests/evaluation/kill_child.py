@@ -69,7 +69,7 @@ def main() -> None:
         run_candidate(
             spec,
             make_items(n, prefix="k"),
-            scorer=build_scorer({"type": "exact"}),
+            scorer=build_scorer({"kind": "exact"}),
             sink=JsonlSink(sink_path),
             skip_keys=finished_keys(sink_path),
             flush_every=1,

@@ -9,7 +9,7 @@ import pytest
 from relitigate.simulator import SimulatorServer
 from tasks.evaluation import run_candidate
 from tasks.evaluation.errors import JudgeIsContestantError, MissingCredentialsError
-from tasks.evaluation.scorers import build_scorer, check_judge_independent
+from tasks.evaluation.scorers import build_scorer, check_judge_independent, llm_judge
 from tasks.evaluation.scorers.judge import parse_verdict
 from tasks.evaluation.types import Pricing
 from tests.evaluation.conftest import JUDGE_ITEMS, ListSink, spec_for
@@ -21,14 +21,11 @@ JUDGE_PRICE = Pricing(
 
 
 def judge_for(sim: SimulatorServer, route: str = "openai/judge") -> object:
-    return build_scorer(
-        {
-            "type": "llm_judge",
-            "route": route,
-            "api_base": sim.base_url,
-            "rubric": "Pass if the answer names the same queue as the reference.",
-            "pricing": JUDGE_PRICE,
-        }
+    return llm_judge(
+        route,
+        "Pass if the answer names the same queue as the reference.",
+        api_base=sim.base_url,
+        pricing=JUDGE_PRICE,
     )
 
 
@@ -73,13 +70,13 @@ def test_judge_credentials_are_checked_when_built() -> None:
     with pytest.raises(MissingCredentialsError, match="JUDGE_KEY_UNSET"):
         build_scorer(
             {
-                "type": "llm_judge",
+                "kind": "llm_judge",
                 "route": "openai/judge",
                 "rubric": "r",
                 "api_key_env": "JUDGE_KEY_UNSET",
-                "pricing": JUDGE_PRICE,
-                "env": {},
-            }
+                "pricing": {"input_per_mtok": 1.0, "output_per_mtok": 4.0},
+            },
+            env={},
         )
 
 

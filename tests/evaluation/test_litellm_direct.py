@@ -31,7 +31,7 @@ from tests.evaluation.conftest import ITEMS, ListSink, spec_for
 from tests.reliability.guard.support import EchoProvider
 
 pytestmark = pytest.mark.anyio
-EXACT = build_scorer({"type": "exact"})
+EXACT = build_scorer({"kind": "exact"})
 KEY = {"SIM_KEY": "sk-sim"}
 
 

@@ -24,7 +24,7 @@ from tasks.evaluation.types import Limits, Pricing, ProgressUpdate
 from tests.evaluation.conftest import ITEMS, PRICE_IN, PRICE_OUT, ListSink, spec_for
 
 pytestmark = pytest.mark.anyio
-EXACT = build_scorer({"type": "exact"})
+EXACT = build_scorer({"kind": "exact"})
 FAST_RETRY = RetryPolicy(max_attempts=8, base_s=0.01, cap_s=0.05)
 
 

@@ -48,7 +48,7 @@ def ticket_items(n: int = 24) -> list[EvalItem]:
 
 def exact_scorer() -> Scorer:
     """The engine's exact-match scorer."""
-    return build_scorer({"type": "exact"})
+    return build_scorer({"kind": "exact"})
 
 
 class CollectingSink:

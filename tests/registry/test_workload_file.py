@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from registry.errors import WorkloadFileError
-from registry.workload_file import Thresholds, load_workload_file
+from registry.workload_file import load_workload_file
 from registry.yaml_lines import YamlLimits, load_yaml, read_yaml_file
+from vocabulary import Thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 

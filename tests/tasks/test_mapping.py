@@ -1,4 +1,4 @@
-"""Registry rows -> engine data: the task layer's translations, checked without a database."""
+"""Registry rows -> engine values: the task layer's conversions, checked without a database."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import pytest
 from registry.models import Candidate, CandidateRole, Case, Runner, Workload
 from registry.runs import RunItemResult
 from tasks import mapping
+from tasks.decision.errors import InvalidInputsError
+from tasks.declaration_check import check_declaration
 from tasks.evaluation.errors import ConfigurationError
-from tasks.evaluation.scorers import build_scorer
+from tasks.evaluation.types import ItemResult, Pricing
+from vocabulary import ErrorKind
+from vocabulary import Pricing as DeclaredPricing
 
 
 def _result(key: str, **kw: Any) -> RunItemResult:
@@ -39,44 +43,6 @@ def _candidate(**kw: Any) -> Candidate:
     return Candidate(**base)
 
 
-@pytest.mark.parametrize(
-    ("stored", "engine"),
-    [
-        ({"kind": "exact"}, {"type": "exact"}),
-        ({"kind": "normalized"}, {"type": "normalized"}),
-        (
-            {"kind": "regex", "pattern": "^{target}$", "ignore_case": True},
-            {"type": "regex", "pattern": "^{target}$", "ignore_case": True},
-        ),
-        ({"kind": "json_field", "fields": ["a.b"]}, {"type": "json_fields", "fields": ["a.b"]}),
-        ({"kind": "numeric", "tolerance": 0.01}, {"type": "numeric", "abs_tol": 0.01}),
-        (
-            {"kind": "numeric", "tolerance": 0.02, "relative": True},
-            {"type": "numeric", "abs_tol": 0.0, "rel_tol": 0.02},
-        ),
-        ({"kind": "token_f1", "threshold": 0.7}, {"type": "token_f1", "threshold": 0.7}),
-        (
-            {"kind": "python", "callable": "tests.tasks.test_mapping:_always", "options": {}},
-            {"type": "python", "path": "tests.tasks.test_mapping:_always", "threshold": 1.0},
-        ),
-    ],
-)
-def test_every_stored_scorer_maps_to_a_buildable_engine_scorer(
-    stored: dict[str, Any], engine: dict[str, Any]
-) -> None:
-    assert mapping.scorer_spec(stored) == engine
-    build_scorer(engine)  # the engine accepts the settings
-
-
-def _always(output: str, item: Any) -> float:
-    return 1.0
-
-
-def test_python_scorer_options_other_than_threshold_are_refused_by_name() -> None:
-    with pytest.raises(ConfigurationError, match=r"options.*only 'threshold'.*'mode'"):
-        mapping.scorer_spec({"kind": "python", "callable": "m:f", "options": {"mode": 1}})
-
-
 def test_candidate_spec_carries_prompt_limits_and_exact_per_token_prices() -> None:
     spec = mapping.candidate_spec(_candidate())
     assert spec.prompt.system == "Be brief." and spec.prompt.template == "Q: {input}"
@@ -88,10 +54,21 @@ def test_candidate_spec_carries_prompt_limits_and_exact_per_token_prices() -> No
     assert spec.api_key_env == "FT_KEY"
 
 
+def test_candidate_limits_are_the_declared_ones_with_the_engine_defaults() -> None:
+    spec = mapping.candidate_spec(_candidate(limits={"timeout_s": 5}))
+    assert (spec.limits.timeout_s, spec.limits.concurrency, spec.limits.max_attempts) == (5, 32, 5)
+
+
 def test_gpu_pricing_maps_to_gpu_hours() -> None:
-    pricing = mapping.pricing_of({"gpu_hourly_usd": 2.5, "gpus": 2})
+    pricing = Pricing.from_declared(DeclaredPricing(gpu_hourly_usd=2.5, gpus=2))
     assert pricing is not None and pricing.gpu_usd_per_hour == Decimal("2.5") and pricing.gpus == 2
-    assert mapping.pricing_of({}) is None
+    assert Pricing.from_declared(None) is None
+    assert mapping.candidate_spec(_candidate(pricing={})).pricing is None
+
+
+def test_a_stored_setting_the_vocabulary_refuses_names_candidate_and_field() -> None:
+    with pytest.raises(ConfigurationError, match=r"'ft'.*limits\.concurrency = 0"):
+        mapping.candidate_spec(_candidate(limits={"concurrency": 0}))
 
 
 def test_items_without_a_result_count_as_errored_never_dropped() -> None:
@@ -109,12 +86,35 @@ def test_items_without_a_result_count_as_errored_never_dropped() -> None:
     assert side.cost_usd.sum() == pytest.approx(0.003)
 
 
-def test_threshold_overrides_use_the_engine_names() -> None:
-    t = mapping.thresholds(
-        {"significance_alpha": 0.01, "domain_margin_min": 0.05, "min_items": 300}
-    )
-    assert (t.alpha, t.domain_margin, t.min_items) == (0.01, 0.05, 300)
+def test_stored_threshold_overrides_reach_the_engine_under_the_same_names() -> None:
+    stored = {"significance_alpha": 0.01, "domain_margin_min": 0.05, "min_items": 300}
+    t = mapping.policy(_workload(thresholds=stored)).thresholds
+    assert (t.significance_alpha, t.domain_margin_min, t.min_items) == (0.01, 0.05, 300)
     assert t.quality_ratio_min == 0.95  # the guide's default stays
+
+
+def test_a_stored_threshold_the_engine_refuses_is_a_decision_input_error() -> None:
+    with pytest.raises(InvalidInputsError, match=r"thresholds\.max_error_rate") as info:
+        mapping.policy(_workload(thresholds={"max_error_rate": 1.0}))
+    assert info.value.field == "thresholds.max_error_rate" and info.value.value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("error_kind", "stored"),
+    [
+        (ErrorKind.CONNECTION, ErrorKind.CONNECTION),
+        (ErrorKind.SCORER, ErrorKind.SCORER),
+        (ErrorKind.RATE_LIMIT, ErrorKind.RATE_LIMIT),
+        (None, ErrorKind.OTHER),
+    ],
+)
+def test_an_errored_result_keeps_its_kind(error_kind: ErrorKind | None, stored: ErrorKind) -> None:
+    result = ItemResult(
+        item_key="a", output=None, passed=False, score=0.0, prompt_tokens=0,
+        completion_tokens=0, cost_usd=Decimal(0), judge_cost_usd=Decimal(0), latency_ms=1.0,
+        attempts=5, error="boom", error_kind=error_kind,
+    )  # fmt: skip
+    assert mapping.result_row(result).error_kind == stored
 
 
 def test_policy_from_a_workload_row() -> None:
@@ -142,56 +142,7 @@ def test_history_point_reads_what_the_decide_task_stores() -> None:
     assert mapping.history_point("2026Q1", "keep", {}, "cost_distillation").advantage is None
 
 
-# -- sync applies the engines' rules: the schema never accepts what the engines refuse ------
-
-BOUNDARIES: dict[str, list[Any]] = {
-    "quality_ratio_min": [-1.0, 0.0, 1e-9, 0.95, 1.0, 2.0, 2.5],
-    "min_volume_per_day": [-1, 0, 1, 10_000_000, 2**63 - 1, 2**63],
-    "min_training_examples": [-1, 0, 1, 10_000, 2**63 - 1, 2**63],
-    "min_items": [-1, 0, 1, 200, 10**9],
-    "max_error_rate": [-0.01, 0.0, 0.05, 0.999, 1.0, 1.5],
-    "warning_horizon_quarters": [-1, 0, 2, 40, 41],
-    "significance_alpha": [-0.1, 0.0, 1e-9, 0.05, 0.999, 1.0],
-    "domain_margin_min": [-0.1, 0.0, 0.02, 1.0, 1.1],
-}
-SPECIALS = [math.nan, math.inf, -math.inf]
-
-
-def _schema_accepts(name: str, value: Any) -> bool:
-    from pydantic import ValidationError
-
-    from registry.workload_file import Thresholds as FileThresholds
-
-    try:
-        FileThresholds.model_validate({name: value})
-    except ValidationError:
-        return False
-    return True
-
-
-def _engine_accepts(name: str, value: Any) -> bool:
-    from tasks.decision.errors import DecisionError
-
-    try:
-        mapping.thresholds({name: value})
-    except DecisionError:
-        return False
-    return True
-
-
-def test_boundary_table_covers_every_threshold_the_file_declares() -> None:
-    from registry.workload_file import Thresholds as FileThresholds
-
-    assert set(BOUNDARIES) == set(FileThresholds.model_fields)
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [(name, value) for name, values in BOUNDARIES.items() for value in [*values, *SPECIALS]],
-)
-def test_what_the_file_accepts_the_decision_engine_accepts(name: str, value: Any) -> None:
-    if _schema_accepts(name, value):
-        assert _engine_accepts(name, value), f"{name}={value!r}: sync would pass, decide refuse"
+# -- sync applies the engines' rules ---------------------------------------------------
 
 
 def _workload(**kw: Any) -> Workload:
@@ -227,13 +178,13 @@ def _workload(**kw: Any) -> Workload:
 def test_check_declaration_names_the_field_as_written_in_the_file(
     workload: Workload, candidates: dict[str, Candidate], field: str
 ) -> None:
-    problem = mapping.check_declaration(workload, candidates)
+    problem = check_declaration(workload, candidates)
     assert problem is not None and problem.field == field, problem
 
 
 def test_check_declaration_passes_a_sound_workload_without_credentials_or_imports() -> None:
     judge = {"kind": "llm_judge", "route": "openai/judge", "rubric": "r", "api_key_env": "NOPE"}
-    scorer_ok = mapping.check_declaration(_workload(scorer=judge), {"fine_tune": _candidate()})
+    scorer_ok = check_declaration(_workload(scorer=judge), {"fine_tune": _candidate()})
     python = {"kind": "python", "callable": "not_installed.module:score", "options": {}}
     assert scorer_ok is None
-    assert mapping.check_declaration(_workload(scorer=python), {}) is None
+    assert check_declaration(_workload(scorer=python), {}) is None

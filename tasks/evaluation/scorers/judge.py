@@ -82,10 +82,10 @@ class LLMJudge:
     """The judge scorer; build it with :func:`llm_judge`."""
 
     def __init__(
-        self, spec: CandidateSpec, pre: Preflight, *, rubric: str, pass_threshold: float
+        self, spec: CandidateSpec, pre: Preflight, *, rubric: str, threshold: float
     ) -> None:
         self.spec, self.pre, self.rubric = spec, pre, rubric
-        self.pass_threshold = pass_threshold
+        self.threshold = threshold
         self.judge_route = spec.route
         self._provider: Provider | None = None
         self._policy = RetryPolicy(max_attempts=spec.limits.max_attempts)
@@ -101,7 +101,7 @@ class LLMJudge:
         )
         value, reason = parse_verdict(c.text)
         return Score(
-            passed=value >= self.pass_threshold,
+            passed=value >= self.threshold,
             value=value,
             explanation=reason,
             judge=JudgeInfo(route=self.spec.route, model_version=c.model_version),
@@ -123,15 +123,16 @@ def llm_judge(
     *,
     api_base: str | None = None,
     api_key_env: str | None = None,
-    pass_threshold: float = 0.5,
+    threshold: float = 0.5,
     params: Mapping[str, Any] | None = None,
     pricing: Pricing | None = None,
     concurrency: int = 32,
     timeout_s: float = 60.0,
     env: Mapping[str, str] | None = None,
 ) -> Scorer:
-    """A judge on ``route`` grading with ``rubric``; credentials, route and price are checked
-    now, before any call."""
+    """A judge on ``route`` grading with ``rubric`` (an answer passes at ``threshold``; see
+    :class:`vocabulary.LlmJudgeScorer`); credentials, route and price are checked now, before
+    any call."""
     spec = CandidateSpec(
         name=f"llm-judge ({route})",
         route=route,
@@ -143,7 +144,7 @@ def llm_judge(
     )
     pre = check_candidate(spec, env=os.environ if env is None else env)
     register_secret(pre.api_key)
-    return LLMJudge(spec, pre, rubric=rubric, pass_threshold=pass_threshold)
+    return LLMJudge(spec, pre, rubric=rubric, threshold=threshold)
 
 
 def _model_name(route: str) -> str:

@@ -41,7 +41,7 @@ def _same(a: Any, b: Any, normalize: bool) -> bool:
     return bool(a == b)
 
 
-def json_fields(fields: Sequence[str] | str, *, normalize: bool = False) -> Scorer:
+def json_field(fields: Sequence[str] | str, *, normalize: bool = False) -> Scorer:
     """Output and target are JSON objects; compare the named (dotted) fields.
 
     The score is the share of fields that match; it passes when all do.
@@ -82,8 +82,10 @@ def extract_number(text: str) -> float | None:
     return None
 
 
-def numeric(*, abs_tol: float = 0.0, rel_tol: float = 1e-9) -> Scorer:
-    """The output's number is within ``abs_tol`` or ``rel_tol`` of the target's."""
+def numeric(*, tolerance: float = 0.0, relative: bool = False) -> Scorer:
+    """The output's number is within ``tolerance`` of the target's: an absolute difference,
+    or a fraction of the target when ``relative`` (:class:`vocabulary.NumericScorer`)."""
+    abs_tol, rel_tol = (0.0, tolerance) if relative else (tolerance, 1e-9)
 
     async def score(output: str, item: EvalItem) -> Score:
         got, want = extract_number(output), extract_number(item.target)

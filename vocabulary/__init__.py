@@ -1,0 +1,82 @@
+"""One vocabulary from ``relitigate.yaml`` to the engines.
+
+What a user declares about a workload (gate thresholds, scorer settings, a candidate's
+prompt, pricing and limits) and the kinds that the registry and the engines share (case,
+role, runner, error kind) are each defined here, once, as pydantic models and enumerations.
+
+Where it sits: at the bottom, under the registry, the engines and the front door alike.
+It imports pydantic and the standard library only, so every layer may import it without
+importing another (the registry, the evaluation engine and the decision core still never
+import each other).
+
+Names: the user's. A field is called in the engines what the user writes in the YAML
+(``kind``, ``threshold``, ``significance_alpha``, ``domain_margin_min``...), and the rules
+that validate the file at ``sync`` are the rules the engines apply, because they are the same
+models. The registry stores each declaration in the user's form (``workloads.thresholds``
+holds only the overrides written, ``workloads.scorer`` the scorer settings as written), and
+the engines read those rows back through the same models.
+
+A conversion remains only where a type truly changes: an ORM row into a frozen value object
+(``tasks.mapping``), or per-million-token prices into exact per-token ``Decimal`` prices
+(``tasks.evaluation.types.Pricing``).
+"""
+
+from vocabulary.candidates import FewShotExample, Limits, Pricing, Prompt
+from vocabulary.fields import (
+    BIGINT_MAX,
+    NAME_PATTERN,
+    Count,
+    EnvName,
+    JsonObject,
+    Name,
+    NonNegative,
+    Share,
+    Strict,
+)
+from vocabulary.kinds import CandidateRole, Case, ErrorKind, Runner
+from vocabulary.scorers import (
+    SCORER_KINDS,
+    ExactScorer,
+    JsonFieldScorer,
+    LlmJudgeScorer,
+    NormalizedScorer,
+    NumericScorer,
+    PythonScorer,
+    RegexScorer,
+    ScorerSettings,
+    TokenF1Scorer,
+    scorer_settings,
+)
+from vocabulary.thresholds import Thresholds
+
+__all__ = [
+    "BIGINT_MAX",
+    "NAME_PATTERN",
+    "SCORER_KINDS",
+    "CandidateRole",
+    "Case",
+    "Count",
+    "EnvName",
+    "ErrorKind",
+    "ExactScorer",
+    "FewShotExample",
+    "JsonFieldScorer",
+    "JsonObject",
+    "Limits",
+    "LlmJudgeScorer",
+    "Name",
+    "NonNegative",
+    "NormalizedScorer",
+    "NumericScorer",
+    "Pricing",
+    "Prompt",
+    "PythonScorer",
+    "RegexScorer",
+    "Runner",
+    "ScorerSettings",
+    "Share",
+    "Strict",
+    "Thresholds",
+    "TokenF1Scorer",
+    "scorer_settings",
+]
