@@ -146,12 +146,11 @@ def _cpu_of(procs: list[Any]) -> float:
 def _setup_registry(folder: Path) -> None:
     from registry.db import upgrade_to_head
     from registry.sync import sync_workloads
-    from tasks import runtime
+    from tasks.context import opened
 
-    runtime.reset()
     url = os.environ["RELITIGATE_DATABASE_URL"]
     upgrade_to_head(url)
-    with runtime.registry_sessions().begin() as session:
+    with opened() as ctx, ctx.sessions.begin() as session:
         sync_workloads(session, folder / "workloads.yaml")
 
 
@@ -159,9 +158,9 @@ def _check_registry(workloads: int, items: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from registry.models import Decision, Run
-    from tasks import runtime
+    from tasks.context import opened
 
-    with runtime.registry_sessions().begin() as session:
+    with opened() as ctx, ctx.sessions.begin() as session:
         decisions = session.execute(
             select(Decision.verdict, func.count()).group_by(Decision.verdict)
         ).all()
@@ -179,34 +178,36 @@ async def _engine_quarter(quarter: str) -> list[dict[str, Any]]:
     import anyio
 
     from tasks.benchmark import preflight_workload, run_benchmark
+    from tasks.context import open_context
     from tasks.decide import existing_decision, record_decision
     from tasks.notices import deliver_pending
     from tasks.plan import active_workload_names, plan_workload
-    from tasks.runtime import settings
 
-    names = await anyio.to_thread.run_sync(active_workload_names, None)
-    limit = asyncio.Semaphore(max(1, settings().max_concurrent_workloads))
+    ctx = open_context()
+    names = await anyio.to_thread.run_sync(active_workload_names, ctx, None)
+    limit = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_workloads))
 
     async def one(name: str) -> dict[str, Any]:
         async with limit:
-            done = await anyio.to_thread.run_sync(existing_decision, name, quarter)
+            done = await anyio.to_thread.run_sync(existing_decision, ctx, name, quarter)
             if done is not None:
                 return done.to_json()
-            plan = await anyio.to_thread.run_sync(plan_workload, name)
-            await anyio.to_thread.run_sync(preflight_workload, name)
+            plan = await anyio.to_thread.run_sync(plan_workload, ctx, name)
+            await anyio.to_thread.run_sync(preflight_workload, ctx, name)
             await asyncio.gather(
-                run_benchmark(name, plan.fine_tune, quarter),
-                *(run_benchmark(name, buy, quarter) for buy in plan.buys),
+                run_benchmark(ctx, name, plan.fine_tune, quarter),
+                *(run_benchmark(ctx, name, buy, quarter) for buy in plan.buys),
             )
             summary = await anyio.to_thread.run_sync(
-                functools.partial(record_decision, name, quarter, force=False)
+                functools.partial(record_decision, ctx, name, quarter)
             )
             if summary.memo_path:
                 await anyio.Path(summary.memo_path).read_text(encoding="utf-8")
             return summary.to_json()
 
     results = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
-    await anyio.to_thread.run_sync(deliver_pending, None, None)
+    await anyio.to_thread.run_sync(deliver_pending, ctx)
+    ctx.close()
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise RuntimeError(f"{len(failed)} workload(s) failed: {failed[0]!r}")
@@ -225,6 +226,7 @@ def child_run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         from prefect import flow
 
+        from flows.parameters import QuarterRequest
         from flows.quarter import relitigate_quarter
 
         @flow(name="bench-warm-up")
@@ -238,7 +240,8 @@ def child_run(args: argparse.Namespace) -> dict[str, Any]:
             server = _server_processes()
             server_cpu0 = _cpu_of(server)
             cpu0, t1 = time.process_time(), time.perf_counter()
-            result = await relitigate_quarter(quarter=QUARTER)
+            outcome = await relitigate_quarter(QuarterRequest(quarter=QUARTER))
+            result = [d.to_json() for d in outcome.decisions]
             out["wall_s"] = time.perf_counter() - t1
             out["cpu_s"] = time.process_time() - cpu0
             out["server_cpu_s"] = _cpu_of(server) - server_cpu0

@@ -6,28 +6,19 @@ process. Results land in the registry, so the caller reads them from there.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow
 
-from tasks.benchmark import benchmark_task
+from flows.parameters import BenchmarkRequest, run_name_of
+from tasks.benchmark import BenchmarkOutcome, benchmark_task
+from tasks.context import flow_context
 
 
-@flow(name="benchmark-candidate", flow_run_name="{workload}/{candidate} {quarter}")
-async def benchmark_candidate(
-    workload: str,
-    candidate: str,
-    quarter: str,
-    budget_usd: float | None = None,
-    attempt: int | None = None,
-    retry_level: int = 1,
-) -> dict[str, Any]:
-    """Benchmark ``candidate`` of ``workload`` for ``quarter`` (resuming a partial run).
-
-    ``attempt`` None: the newest; ``retry_level``: retry passes the run should have had (see
-    :mod:`tasks.benchmark`)."""
-    outcome = await benchmark_task(
-        workload, candidate, quarter, budget_usd=budget_usd, attempt=attempt,
-        retry_level=retry_level,
-    )  # fmt: skip
-    return outcome.to_json()
+@flow(name="benchmark-candidate", flow_run_name=run_name_of(BenchmarkRequest))
+async def benchmark_candidate(request: BenchmarkRequest) -> BenchmarkOutcome:
+    """Benchmark one candidate of a workload for a quarter (resuming a partial run)."""
+    with flow_context() as ctx:
+        return await benchmark_task(
+            ctx, request.workload, request.candidate, request.quarter,
+            budget_usd=request.budget_usd, attempt=request.attempt,
+            retry_level=request.retry_level,
+        )  # fmt: skip

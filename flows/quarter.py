@@ -9,7 +9,7 @@ stop the others; the flow run fails at the end, naming the workloads that failed
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
@@ -17,96 +17,119 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
 from flows.notices import deliver_notices
+from flows.parameters import QuarterRequest, WorkloadRequest, run_name_of
 from flows.workload import relitigate_workload
-from tasks.decision.quarter import Quarter
+from tasks.context import RegistryContext, flow_context
+from tasks.decide import DecisionSummary
 from tasks.notices import enqueue_digest_task
 from tasks.plan import active_workload_names
-from tasks.runtime import settings
+
+QUARTERLY_CRON = "0 6 1 1,4,7,10 *"
+"""When the quarterly deployment runs: the first day of January, April, July and October,
+06:00 in :data:`QUARTERLY_TIMEZONE`. ``deployments/prefect.yaml`` says the same (a test
+checks it); ``relitigate serve`` schedules from here."""
+QUARTERLY_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class WorkloadFailure:
+    """A workload that could not be re-litigated this quarter, and why."""
+
+    workload: str
+    quarter: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class QuarterOutcome:
+    """What a quarter's run decided, workload by workload, and what failed."""
+
+    quarter: str
+    decisions: list[DecisionSummary] = field(default_factory=list)
+    failures: list[WorkloadFailure] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (``relitigate run --json``)."""
+        return asdict(self)
 
 
 class QuarterFailedError(RuntimeError):
     """Some workloads could not be re-litigated; the others were recorded.
 
-    ``rows`` holds every workload's row: the decided ones, and for each failed one
-    ``{"workload", "quarter", "verdict": "error", "detail": <its cause>}``.
+    ``outcome`` holds the decided workloads and, for each failed one, its cause.
     """
 
-    def __init__(self, message: str, rows: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, outcome: QuarterOutcome | None = None) -> None:
         super().__init__(message)
-        self.rows = list(rows or [])
+        self.outcome = outcome
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.outcome))
 
 
-def current_quarter() -> str:
-    """The quarter today falls in (UTC)."""
-    return str(Quarter.from_date(datetime.now(UTC).date()))
-
-
-@flow(name="relitigate-quarter", flow_run_name="quarter {quarter}")
-async def relitigate_quarter(
-    quarter: str | None = None,
-    workloads: list[str] | None = None,
-    force: bool = False,
-    deliver: bool = True,
-    fresh: bool = False,
-) -> list[dict[str, Any]]:
-    """Re-litigate the production fine-tunes for ``quarter`` (default: the current one).
+@flow(name="relitigate-quarter", flow_run_name=run_name_of(QuarterRequest))
+async def relitigate_quarter(request: QuarterRequest = QuarterRequest()) -> QuarterOutcome:  # noqa: B008
+    """Re-litigate the production fine-tunes for a quarter (default: the current one).
 
     A workload already decided ``keep``, ``watch`` or ``retire`` is reused; one decided
     ``inconclusive`` gets a retry pass over its errored items and is decided again.
-
-    Args:
-        quarter: ``YYYYQn``; default the current quarter.
-        workloads: only these workloads (default: every active one).
-        force: re-decide quarters already decided (benchmarks still resume, never repay).
-        deliver: send pending notices (the digest included) at the end.
-        fresh: re-benchmark from scratch as a new attempt and decide again (the earlier
-            attempt's runs, results and decision stay on record).
     """
-    logger = get_run_logger()
-    q = str(Quarter.parse(quarter)) if quarter else current_quarter()
-    names = await anyio.to_thread.run_sync(active_workload_names, workloads)
-    logger.info("re-litigating %d workload(s) for %s", len(names), q)
-    limit = asyncio.Semaphore(max(1, settings().max_concurrent_workloads))
+    with flow_context() as ctx:
+        outcome = await _relitigate(ctx, request)
+    if outcome.failures:
+        names = ", ".join(f.workload for f in outcome.failures)
+        raise QuarterFailedError(
+            f"{outcome.quarter}: {len(outcome.failures)} workload(s) failed: {names}", outcome
+        )
+    return outcome
 
-    async def one(name: str) -> dict[str, Any]:
+
+async def _relitigate(ctx: RegistryContext, request: QuarterRequest) -> QuarterOutcome:
+    logger = get_run_logger()
+    q = request.resolved_quarter()
+    names = await anyio.to_thread.run_sync(active_workload_names, ctx, request.workloads)
+    logger.info("re-litigating %d workload(s) for %s", len(names), q)
+    limit = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_workloads))
+
+    async def one(name: str) -> DecisionSummary:
         async with limit:
-            return await relitigate_workload(name, q, force=force, fresh=fresh)
+            return await relitigate_workload(
+                WorkloadRequest(workload=name, quarter=q, force=request.force, fresh=request.fresh)
+            )
 
     results = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
-    rows: list[dict[str, Any]] = []
-    failed: list[str] = []
+    decided: list[DecisionSummary] = []
+    failed: list[WorkloadFailure] = []
     for name, result in zip(names, results, strict=True):
         if isinstance(result, BaseException):
-            failed.append(name)
             logger.error("%s %s failed: %s", name, q, result)
-            rows.append({"workload": name, "quarter": q, "verdict": "error", "detail": str(result)})
+            failed.append(WorkloadFailure(workload=name, quarter=q, detail=str(result)))
         else:
-            rows.append(result)
-    if rows:
+            decided.append(result)
+    outcome = QuarterOutcome(quarter=q, decisions=decided, failures=failed)
+    if names:
         await acreate_table_artifact(
-            key="quarter-summary",
-            table=[_table_row(r) for r in rows],
+            key="quarter-summary", table=_table(outcome),
             description=f"relitigate {q}: one row per workload",
-        )
-    if not failed:
-        await enqueue_digest_task(q)
-    if deliver:
+        )  # fmt: skip
+    if not outcome.failures:
+        await enqueue_digest_task(ctx, q)
+    if request.deliver:
         await deliver_notices()
-    if failed:
-        raise QuarterFailedError(
-            f"{q}: {len(failed)} workload(s) failed: {', '.join(failed)}", rows
-        )
+    return outcome
+
+
+def _table(outcome: QuarterOutcome) -> list[dict[str, str]]:
+    rows = [
+        {"workload": d.workload, "quarter": d.quarter, "verdict": d.verdict,
+         "advantage": "" if d.advantage is None else f"{d.advantage:.3f}",
+         "notice": d.notice_kind or "", "reused": "yes" if d.reused else "",
+         "detail": "; ".join(d.reasons)}
+        for d in outcome.decisions
+    ]  # fmt: skip
+    rows += [
+        {"workload": f.workload, "quarter": f.quarter, "verdict": "error", "advantage": "",
+         "notice": "", "reused": "", "detail": f.detail}
+        for f in outcome.failures
+    ]  # fmt: skip
     return rows
-
-
-def _table_row(row: dict[str, Any]) -> dict[str, str]:
-    advantage = row.get("advantage")
-    return {
-        "workload": str(row.get("workload")),
-        "quarter": str(row.get("quarter")),
-        "verdict": str(row.get("verdict")),
-        "advantage": "" if advantage is None else f"{advantage:.3f}",
-        "notice": str(row.get("notice_kind") or ""),
-        "reused": "yes" if row.get("reused") else "",
-        "detail": "; ".join(row.get("reasons", [])) or str(row.get("detail", "")),
-    }

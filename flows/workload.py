@@ -20,17 +20,18 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments import arun_deployment
 
+from flows.parameters import BenchmarkRequest, WorkloadRequest, run_name_of
 from tasks.benchmark import benchmark_task, preflight_workload
-from tasks.decide import DecisionSummary, decide_task, existing_decision, next_attempt
+from tasks.context import RegistryContext, flow_context
+from tasks.decide import DecisionSummary, Replacing, decide_task, existing_decision, next_attempt
+from tasks.flow_run import flow_run_url
 from tasks.plan import WorkloadPlan, plan_workload
-from tasks.runtime import settings
 
 
 def concurrency_limit_name(workload: str) -> str:
@@ -46,9 +47,7 @@ class RunPlan:
     """The benchmark attempt; None: the newest (1 when there is none)."""
     retry_levels: dict[str, int] = field(default_factory=dict)
     """Retry passes each candidate's run should have had; absent: 1 (the automatic one)."""
-    replace: bool = False
-    supersedes: int | None = None
-    because: str = "force"
+    replacing: Replacing = field(default_factory=Replacing)
 
 
 def plan_rerun(
@@ -56,9 +55,10 @@ def plan_rerun(
 ) -> RunPlan | None:
     """What to do given the quarter's stored decision; None: reuse it as it is."""
     if fresh:
-        return RunPlan(attempt=next_attempt, replace=True, because=f"fresh attempt {next_attempt}")
+        because = f"fresh attempt {next_attempt}"
+        return RunPlan(attempt=next_attempt, replacing=Replacing(force=True, because=because))
     if force:
-        return RunPlan(attempt=None, replace=True, because="force")
+        return RunPlan(attempt=None, replacing=Replacing(force=True, because="force"))
     if done is None:
         return RunPlan(attempt=None)
     if done.verdict != "inconclusive":
@@ -66,45 +66,48 @@ def plan_rerun(
     return RunPlan(
         attempt=done.attempt,
         retry_levels={name: level + 1 for name, level in done.retry_passes.items()},
-        supersedes=done.revision,
-        because="retry pass after inconclusive",
+        replacing=Replacing(supersedes=done.revision, because="retry pass after inconclusive"),
     )
 
 
-@flow(name="relitigate-workload", flow_run_name="{workload} {quarter}")
-async def relitigate_workload(
-    workload: str, quarter: str, force: bool = False, fresh: bool = False
-) -> dict[str, Any]:
-    """Re-litigate one workload's fine-tune against its buy alternatives for ``quarter``."""
-    async with _workload_slot(workload):
-        return await _relitigate(workload, quarter, force=force, fresh=fresh)
+@flow(name="relitigate-workload", flow_run_name=run_name_of(WorkloadRequest))
+async def relitigate_workload(request: WorkloadRequest) -> DecisionSummary:
+    """Re-litigate one workload's fine-tune against its buy alternatives for a quarter."""
+    with flow_context() as ctx:
+        async with _workload_slot(ctx, request.workload):
+            return await _relitigate(ctx, request)
 
 
-async def _relitigate(workload: str, quarter: str, *, force: bool, fresh: bool) -> dict[str, Any]:
+async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> DecisionSummary:
     logger = get_run_logger()
-    done = await anyio.to_thread.run_sync(existing_decision, workload, quarter)
-    attempt_after = await anyio.to_thread.run_sync(next_attempt, workload, quarter) if fresh else 0
-    plan_run = plan_rerun(done, force=force, fresh=fresh, next_attempt=attempt_after)
+    workload, quarter = request.workload, request.quarter
+    done = await anyio.to_thread.run_sync(existing_decision, ctx, workload, quarter)
+    attempt_after = (
+        await anyio.to_thread.run_sync(next_attempt, ctx, workload, quarter) if request.fresh else 0
+    )
+    plan_run = plan_rerun(
+        done, force=request.force, fresh=request.fresh, next_attempt=attempt_after
+    )
     if plan_run is None:
         assert done is not None
         logger.info("%s %s already decided (%s): reusing it", workload, quarter, done.verdict)
-        return done.to_json()
-    if done is not None and plan_run.supersedes is not None:
+        return done
+    if done is not None and plan_run.replacing.supersedes is not None:
         logger.info("%s %s was inconclusive: retrying its errored items", workload, quarter)
-    plan = await anyio.to_thread.run_sync(plan_workload, workload)
-    await anyio.to_thread.run_sync(preflight_workload, workload)  # before anything is paid
+    plan = await anyio.to_thread.run_sync(plan_workload, ctx, workload)
+    await anyio.to_thread.run_sync(preflight_workload, ctx, workload)  # before anything is paid
     levels = plan_run.retry_levels
     await asyncio.gather(
-        _benchmark_fine_tune(plan, quarter, plan_run.attempt, levels.get(plan.fine_tune, 1)),
+        _benchmark_fine_tune(ctx, plan, quarter, plan_run.attempt, levels.get(plan.fine_tune, 1)),
         *(
-            benchmark_task(workload, name, quarter, attempt=plan_run.attempt,
+            benchmark_task(ctx, workload, name, quarter, attempt=plan_run.attempt,
                            retry_level=levels.get(name, 1))
             for name in plan.buys
         ),
     )  # fmt: skip
     summary = await decide_task(
-        workload, quarter, force=plan_run.replace, flow_run_url=_flow_run_url(),
-        attempt=plan_run.attempt, supersedes=plan_run.supersedes, because=plan_run.because,
+        ctx, workload, quarter, replacing=plan_run.replacing, attempt=plan_run.attempt,
+        flow_run_url=flow_run_url(ctx.settings.prefect_ui_url),
     )  # fmt: skip
     if summary.memo_path:
         memo = await anyio.Path(summary.memo_path).read_text(encoding="utf-8")
@@ -114,11 +117,11 @@ async def _relitigate(workload: str, quarter: str, *, force: bool, fresh: bool) 
             description=f"Decision memo: {workload} {quarter} ({summary.verdict})",
         )
     logger.info("%s %s: %s", workload, quarter, summary.verdict)
-    return summary.to_json()
+    return summary
 
 
 @contextlib.asynccontextmanager
-async def _workload_slot(workload: str) -> AsyncIterator[None]:
+async def _workload_slot(ctx: RegistryContext, workload: str) -> AsyncIterator[None]:
     """Hold the workload's slot of its global concurrency limit on a Prefect server."""
     from prefect.settings import get_current_settings
 
@@ -129,22 +132,23 @@ async def _workload_slot(workload: str) -> AsyncIterator[None]:
 
     async with concurrency(
         concurrency_limit_name(workload), occupy=1, strict=False,
-        timeout_seconds=settings().lease_wait_s,
+        timeout_seconds=ctx.settings.lease_wait_s,
     ):  # fmt: skip
         yield
 
 
 async def _benchmark_fine_tune(
-    plan: WorkloadPlan, quarter: str, attempt: int | None, retry_level: int
+    ctx: RegistryContext, plan: WorkloadPlan, quarter: str, attempt: int | None, retry_level: int
 ) -> None:
-    deployment = settings().gpu_deployment
+    deployment = ctx.settings.gpu_deployment
     if deployment and plan.fine_tune_self_hosted:
-        run = await arun_deployment(
-            deployment,
-            parameters={"workload": plan.workload, "candidate": plan.fine_tune, "quarter": quarter,
-                        "attempt": attempt, "retry_level": retry_level},
-            timeout=None,
+        request = BenchmarkRequest(
+            workload=plan.workload, candidate=plan.fine_tune, quarter=quarter, attempt=attempt,
+            retry_level=retry_level,
         )  # fmt: skip
+        run = await arun_deployment(
+            deployment, parameters={"request": request.model_dump(mode="json")}, timeout=None
+        )
         if run.state is None or not run.state.is_completed():
             state = run.state.name if run.state else "unknown"
             raise RuntimeError(
@@ -153,17 +157,8 @@ async def _benchmark_fine_tune(
             )
         return
     await benchmark_task(
-        plan.workload, plan.fine_tune, quarter, attempt=attempt, retry_level=retry_level
+        ctx, plan.workload, plan.fine_tune, quarter, attempt=attempt, retry_level=retry_level
     )
-
-
-def _flow_run_url() -> str | None:
-    base = settings().prefect_ui_url
-    if not base:
-        return None
-    from prefect.runtime import flow_run
-
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}"
 
 
 def _slug(name: str) -> str:

@@ -170,7 +170,7 @@ def open_registry(url: str | URL) -> sessionmaker[Session]:
     """A session factory on the registry at ``url``, checked to be at :data:`SCHEMA_REVISION`.
 
     The check costs one connection and one small query; callers that open the registry
-    repeatedly keep the factory (``tasks.runtime.registry_sessions`` does, per process).
+    repeatedly keep the factory (an entry point opens it once: ``tasks.context``).
 
     Raises:
         DatabaseError: unreachable, not initialised, or at another schema revision.

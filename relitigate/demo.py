@@ -22,9 +22,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from tasks.decide import DecisionSummary
 
 QUARTERS = ("2026Q1", "2026Q2", "2026Q3", "2026Q4")
 ITEMS = 400
@@ -209,7 +212,7 @@ class DemoResult:
 
     folder: Path
     database_url: str
-    decisions: list[dict[str, Any]]
+    decisions: list[DecisionSummary]
     simulator_requests: int
 
 
@@ -229,7 +232,7 @@ def demo_environment(folder: Path) -> dict[str, str]:
 
 
 def run_demo(
-    folder: Path, *, on_quarter: Callable[[str, list[dict[str, Any]]], None]
+    folder: Path, *, on_quarter: Callable[[str, list[DecisionSummary]], None]
 ) -> DemoResult:
     """Run the four demo quarters in ``folder`` (a previous demo there is replaced)."""
     import asyncio
@@ -251,24 +254,24 @@ def run_demo(
     from registry.db import upgrade_to_head
     from registry.sync import sync_workloads
     from relitigate.simulator import SimulatorProcess
-    from tasks import runtime
+    from tasks.context import handed_down, opened
 
-    runtime.reset()
     upgrade_to_head(env["RELITIGATE_DATABASE_URL"])
     profile, evalsets = prepare(folder, api_key=env["RELITIGATE_DEMO_SIM_KEY"])
+    from flows.parameters import QuarterRequest
     from flows.quarter import relitigate_quarter
 
-    decisions: list[dict[str, Any]] = []
-    with SimulatorProcess(profile, evalsets) as sim:
+    decisions: list[DecisionSummary] = []
+    with SimulatorProcess(profile, evalsets) as sim, opened() as ctx, handed_down(ctx):
 
         async def quarters() -> None:
             for quarter in QUARTERS:
                 path = write_workloads(folder, quarter, sim.base_url)
-                with runtime.registry_sessions().begin() as session:
+                with ctx.sessions.begin() as session:
                     sync_workloads(session, path)
-                rows = await relitigate_quarter(quarter=quarter)
-                decisions.extend(rows)
-                on_quarter(quarter, rows)
+                outcome = await relitigate_quarter(QuarterRequest(quarter=quarter))
+                decisions.extend(outcome.decisions)
+                on_quarter(quarter, outcome.decisions)
 
         asyncio.run(quarters())
         served = sum(int(m.get("requests", 0)) for m in sim.stats()["models"].values())

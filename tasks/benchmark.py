@@ -21,26 +21,27 @@ checkpoints every result into the registry as it arrives.
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import anyio
-from prefect import get_run_logger, task
+from prefect import task
+from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
-from prefect.exceptions import MissingContextError
 from prefect.tasks import Task
 
 from registry.leases import Holder, LeaseHeldError, benchmark_lease_name
 from registry.models import RunStatus
 from registry.queries import load_workload
 from tasks import mapping
-from tasks.benchmark_pass import PassTotals, load_job, retry_pass, run_pass, scorer_and_credentials
+from tasks.benchmark_job import load_job, scorer_and_credentials
+from tasks.benchmark_pass import Bench, retry_pass, run_pass
+from tasks.context import RegistryContext
 from tasks.evaluation.errors import EvaluationError
-from tasks.evaluation.types import ProgressUpdate
+from tasks.evaluation.types import ProgressCallback
+from tasks.flow_run import current_flow_run_id
 from tasks.lease import LeaseTimes, held_lease
-from tasks.runtime import registry_sessions, settings
+from tasks.progress_log import log_progress, run_logger
 
 FLUSH_S = 0.25
 """Results reach the registry at least this often: a SIGKILL loses at most the results of
@@ -67,42 +68,8 @@ class BenchmarkOutcome:
     """How long this process waited for another one's benchmark of the same items."""
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data (flow results and run_deployment parameters)."""
+        """Plain data (``relitigate bench --json``)."""
         return asdict(self)
-
-
-class _LogProgress:
-    """Logs a line every tenth of the run (and at most every few seconds)."""
-
-    def __init__(self, label: str, every_s: float = 5.0) -> None:
-        self.label = label
-        self.every_s = every_s
-        self.last = 0.0
-        self.step = 0
-
-    def __call__(self, update: ProgressUpdate) -> None:
-        total = update.total or 0
-        step = (10 * update.done // total) if total else 0
-        now = time.monotonic()
-        if step > self.step or now - self.last > self.every_s:
-            self.step, self.last = step, now
-            _logger().info(
-                "%s: %d/%s items, %d passed, %d errors, $%.4f so far",
-                self.label,
-                update.done,
-                total or "?",
-                update.passed,
-                update.errors,
-                update.cost_usd,
-            )
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The flow or task run's logger; a plain logger outside Prefect (``relitigate bench``)."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("relitigate.benchmark")
 
 
 def _is_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool:
@@ -123,31 +90,33 @@ def _is_transient(task: Task[Any, Any], run: TaskRun, state: State[Any]) -> bool
     retry_delay_seconds=[5, 30],
     retry_condition_fn=_is_transient,
     task_run_name="benchmark {candidate} ({quarter})",
+    cache_policy=NONE,  # the registry is the cache; the context is no cache key
 )
 async def benchmark_task(
-    workload: str,
-    candidate: str,
-    quarter: str,
-    budget_usd: float | None = None,
-    database_url: str | None = None,
-    attempt: int | None = None,
-    retry_level: int = 1,
-) -> BenchmarkOutcome:
-    """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run."""
-    return await run_benchmark(
-        workload, candidate, quarter, budget_usd=budget_usd, database_url=database_url,
-        attempt=attempt, retry_level=retry_level, progress=_LogProgress(f"{workload}/{candidate}"),
-    )  # fmt: skip
-
-
-async def run_benchmark(
+    ctx: RegistryContext,
     workload: str,
     candidate: str,
     quarter: str,
     *,
     budget_usd: float | None = None,
-    database_url: str | None = None,
-    progress: Any = None,
+    attempt: int | None = None,
+    retry_level: int = 1,
+) -> BenchmarkOutcome:
+    """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run."""
+    return await run_benchmark(
+        ctx, workload, candidate, quarter, budget_usd=budget_usd, attempt=attempt,
+        retry_level=retry_level, progress=log_progress(f"{workload}/{candidate}"),
+    )  # fmt: skip
+
+
+async def run_benchmark(
+    ctx: RegistryContext,
+    workload: str,
+    candidate: str,
+    quarter: str,
+    *,
+    budget_usd: float | None = None,
+    progress: ProgressCallback | None = None,
     attempt: int | None = None,
     retry_level: int = 1,
     retry_cooldown_s: float | None = None,
@@ -167,43 +136,30 @@ async def run_benchmark(
         LeaseLostError: this process stalled past its lease and another took it over.
         EvaluationError: the engine's (configuration, permanent provider error).
     """
-    config = settings()
-    factory = registry_sessions(database_url)
-    url = database_url or config.resolved_database_url()
     job = await anyio.to_thread.run_sync(
-        load_job, factory, url, (workload, candidate, quarter), attempt, FLUSH_S
+        lambda: load_job(ctx, (workload, candidate, quarter), attempt=attempt, flush_s=FLUSH_S)
     )
-    times = lease_times or LeaseTimes(
-        ttl_s=config.lease_ttl_s, heartbeat_s=config.lease_heartbeat_s, wait_s=config.lease_wait_s
-    )
-    cooldown = config.retry_cooldown_s if retry_cooldown_s is None else retry_cooldown_s
+    cooldown = ctx.settings.retry_cooldown_s if retry_cooldown_s is None else retry_cooldown_s
     name = benchmark_lease_name(candidate_id=job.candidate_id, eval_set_version_id=job.version_id,
                                 quarter=quarter, attempt=job.attempt)  # fmt: skip
-    log = _logger()
-    totals = PassTotals()
-    holder = Holder.this_process(_flow_run_id())
-    async with held_lease(factory, name, holder, times, label=job.label, log=log) as held:
-        run_id, status, reason = await run_pass(job, factory, budget_usd, progress, totals)
-        if status == RunStatus.COMPLETE.value and retry_level > 0:
-            await retry_pass(job, factory, run_id, retry_level, cooldown, budget_usd,
-                              progress, totals, log)  # fmt: skip
+    log = run_logger()
+    bench = Bench(ctx, job, budget_usd, progress)
+    holder = Holder.this_process(current_flow_run_id())
+    times = lease_times or ctx.lease_times
+    async with held_lease(ctx.sessions, name, holder, times, label=job.label, log=log) as held:
+        result = await run_pass(bench)
+        if result.status == RunStatus.COMPLETE.value and retry_level > 0:
+            await retry_pass(bench, result.run_id, level=retry_level, cooldown_s=cooldown, log=log)
+    totals = bench.totals
     return BenchmarkOutcome(
-        workload=workload, candidate=candidate, quarter=quarter, run_id=run_id, status=status,
-        reason=reason, items_called=totals.called, items_skipped=totals.skipped,
-        cost_usd=totals.cost_usd, attempt=job.attempt, items_retried=totals.retried,
-        lease_waited_s=held.waited_s,
+        workload=workload, candidate=candidate, quarter=quarter, run_id=result.run_id,
+        status=result.status, reason=result.reason, items_called=totals.called,
+        items_skipped=totals.skipped, cost_usd=totals.cost_usd, attempt=job.attempt,
+        items_retried=totals.retried, lease_waited_s=held.waited_s,
     )  # fmt: skip
 
 
-def _flow_run_id() -> str | None:
-    """The Prefect flow run this process works for, if any (recorded with the lease)."""
-    from prefect.runtime import flow_run
-
-    value = flow_run.id
-    return None if value is None else str(value)
-
-
-def preflight_workload(workload: str, database_url: str | None = None) -> None:
+def preflight_workload(ctx: RegistryContext, workload: str) -> None:
     """Check every candidate of ``workload`` before anything is spent on any of them.
 
     Credentials present, route resolvable and priced, scorer buildable (an LLM judge checks
@@ -212,7 +168,7 @@ def preflight_workload(workload: str, database_url: str | None = None) -> None:
     """
     from tasks.evaluation.preflight import check_candidate, check_endpoints
 
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         rows = [(c.name, c.runner.value, mapping.candidate_spec(c), dict(c.serving or {}))
                 for c in bundle.candidates]  # fmt: skip

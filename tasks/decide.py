@@ -17,21 +17,21 @@ from typing import Any
 
 import anyio
 from prefect import task
+from prefect.cache_policies import NONE
 from sqlalchemy.orm import Session
 
-from registry.decisions import decision_history, get_decision, write_decision
-from registry.errors import NotFoundError
-from registry.models import Decision, Run
+from registry.decisions import DecisionWrite, get_decision, write_decision
+from registry.models import Decision
 from registry.notices import enqueue_notice
 from registry.queries import WorkloadBundle, load_workload
-from registry.runs import latest_attempt, load_run_results, runs_for
+from registry.runs import latest_attempt
 from tasks import mapping
+from tasks.context import RegistryContext
+from tasks.decide_inputs import QuarterRuns, previous_decision, quarter_runs
 from tasks.decision import decide
 from tasks.decision.chart import outcome_chart_png
 from tasks.decision.outcome import DecisionOutcome
-from tasks.decision.types import DecisionInputs, Judge
-from tasks.notify import PriorDecision, outbox_entry
-from tasks.runtime import memo_dir, registry_sessions, settings
+from tasks.notify import OutboxEntry, outbox_entry
 
 
 @dataclass(frozen=True)
@@ -55,43 +55,56 @@ class DecisionSummary:
     """Retry passes each candidate's run had had when the decision was taken."""
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for artifacts and the CLI."""
+        """Plain data (``relitigate run --json``)."""
         return asdict(self)
 
 
-def existing_decision(
-    workload: str, quarter: str, database_url: str | None = None
-) -> DecisionSummary | None:
+@dataclass(frozen=True)
+class Replacing:
+    """Whether a stored decision of the quarter gives way to this one."""
+
+    force: bool = False
+    """Replace whatever is stored."""
+    supersedes: int | None = None
+    """Replace the stored decision if it is still at this revision (no other process
+    replaced it first)."""
+    because: str = "force"
+    """Why, kept with the replaced decision."""
+
+
+def existing_decision(ctx: RegistryContext, workload: str, quarter: str) -> DecisionSummary | None:
     """The recorded decision for (workload, quarter), if the quarter is already decided."""
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         row = get_decision(session, bundle.workload.id, quarter)
         return None if row is None else _summary_of(workload, row, reused=True)
 
 
-def next_attempt(workload: str, quarter: str, database_url: str | None = None) -> int:
+def next_attempt(ctx: RegistryContext, workload: str, quarter: str) -> int:
     """The attempt a fresh re-benchmark of the quarter gets (one past the newest)."""
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
-        return 1 + latest_attempt(
-            session,
-            candidate_ids=[c.id for c in bundle.candidates],
-            eval_set_version_id=bundle.version.id,
-            quarter=quarter,
-        )
+        return 1 + _newest_attempt(session, bundle, quarter)
 
 
-@task(name="decide", task_run_name="decide {workload} ({quarter})")
+def _newest_attempt(session: Session, bundle: WorkloadBundle, quarter: str) -> int:
+    return latest_attempt(
+        session,
+        candidate_ids=[c.id for c in bundle.candidates],
+        eval_set_version_id=bundle.version.id,
+        quarter=quarter,
+    )
+
+
+@task(name="decide", task_run_name="decide {workload} ({quarter})", cache_policy=NONE)
 async def decide_task(
+    ctx: RegistryContext,
     workload: str,
     quarter: str,
     *,
-    force: bool = False,
-    today: date | None = None,
-    flow_run_url: str | None = None,
+    replacing: Replacing = Replacing(),
     attempt: int | None = None,
-    supersedes: int | None = None,
-    because: str = "force",
+    flow_run_url: str | None = None,
 ) -> DecisionSummary:
     """Decide ``workload`` for ``quarter`` from its recorded runs and record the outcome.
 
@@ -100,183 +113,126 @@ async def decide_task(
     """
     return await anyio.to_thread.run_sync(
         functools.partial(
-            record_decision, workload, quarter, force=force, today=today,
-            flow_run_url=flow_run_url, attempt=attempt, supersedes=supersedes, because=because,
+            record_decision, ctx, workload, quarter, replacing=replacing, attempt=attempt,
+            flow_run_url=flow_run_url,
         )
     )  # fmt: skip
 
 
 def record_decision(
+    ctx: RegistryContext,
     workload: str,
     quarter: str,
     *,
-    force: bool = False,
+    replacing: Replacing = Replacing(),
+    attempt: int | None = None,
     today: date | None = None,
     flow_run_url: str | None = None,
-    database_url: str | None = None,
-    attempt: int | None = None,
-    supersedes: int | None = None,
-    because: str = "force",
 ) -> DecisionSummary:
     """The decide task's body, callable without Prefect.
 
     Decides from the runs of ``attempt`` (default the newest). A stored decision is returned
-    as it is unless ``force`` (replace it) or it is at revision ``supersedes`` (replace it if
-    no other process did first). When another process records the quarter first, its
-    decision is returned (``reused``) and this one writes no memo and enqueues no notice.
+    as it is unless ``replacing`` lets this one replace it. When another process records the
+    quarter first, its decision is returned (``reused``) and this one writes no memo and
+    enqueues no notice.
     """
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         stored = get_decision(session, bundle.workload.id, quarter)
-        if stored is not None and not force and stored.revision != supersedes:
+        if stored is not None and not replacing.force and stored.revision != replacing.supersedes:
             return _summary_of(workload, stored, reused=True)
-        if attempt is None:
-            attempt = max(1, latest_attempt(
-                session, candidate_ids=[c.id for c in bundle.candidates],
-                eval_set_version_id=bundle.version.id, quarter=quarter,
-            ))  # fmt: skip
-        inputs, runs = _inputs(session, bundle, quarter, attempt)
-        outcome = decide(
-            inputs,
-            rng_seed=zlib.crc32(quarter.encode()),
-            today=today or date.today(),
-        )
-        retry_passes = {c.name: runs[c.id].retry_passes for c in bundle.candidates}
-        write = write_decision(
-            session,
-            workload_id=bundle.workload.id,
-            quarter=quarter,
-            verdict=outcome.verdict,
-            metrics={
-                **outcome.metrics(),
-                "buys": outcome.buys_json(),
-                "reasons": list(outcome.reasons),
-            },
-            gates=outcome.gates_json(),
-            trend=outcome.trend_json(),
-            reproducibility={
-                **dict(outcome.reproducibility),
-                "recommended_action": outcome.recommended_action,
-                "attempt": attempt,
-                "retry_passes": retry_passes,
-            },
-            memo=outcome.memo,
-            next_review=_next_review(outcome),
-            fine_tune_run_id=runs[bundle.fine_tune.id].id,
-            buy_run_id=_run_id_of(bundle, runs, outcome.buy.name),
-            attempt=attempt,
-            replace=force,
-            supersedes=supersedes,
-            because=because,
-        )
+        attempt = attempt or max(1, _newest_attempt(session, bundle, quarter))
+        runs = quarter_runs(session, bundle, quarter, attempt)
+        outcome = decide(runs.inputs, rng_seed=zlib.crc32(quarter.encode()),
+                         today=today or date.today())  # fmt: skip
+        retry_passes = {c.name: runs.runs[c.id].retry_passes for c in bundle.candidates}
+        write = _write(session, bundle, outcome, runs, attempt=attempt,
+                       retry_passes=retry_passes, replacing=replacing)  # fmt: skip
         if not write.written:  # another process decided first: its decision stands
             return _summary_of(workload, write.decision, reused=True)
-        memo_path = _write_memo(outcome)
-        entry = outbox_entry(
-            mapping.notice_facts(
-                outcome,
-                bundle.workload,
-                memo_url=memo_path.resolve().as_uri() if memo_path else None,
-                flow_run_url=flow_run_url,
-            ),
-            previous=_previous(session, bundle, quarter),
-            platform_channel=settings().slack_platform_channel,
-        )
-        if entry is not None:
-            enqueue_notice(
-                session,
-                decision_id=write.decision.id,
-                workload_id=bundle.workload.id,
-                quarter=quarter,
-                kind=entry.kind,
-                destination=entry.destination,
-                payload=dict(entry.payload),
-            )
+        memo_path = _write_memo(ctx.memo_dir, outcome)
+        entry = _enqueue(ctx, session, bundle, outcome, write, memo_path, flow_run_url)
         return DecisionSummary(
-            workload=workload,
-            quarter=quarter,
-            verdict=outcome.verdict,
-            advantage=_finite(outcome.advantage),
-            reasons=list(outcome.reasons),
-            notice_kind=None if entry is None else entry.kind,
-            memo_path=None if memo_path is None else str(memo_path),
-            reused=False,
-            attempt=attempt,
-            revision=write.decision.revision,
+            workload=workload, quarter=quarter, verdict=outcome.verdict,
+            advantage=_finite(outcome.advantage), reasons=list(outcome.reasons),
+            notice_kind=None if entry is None else entry.kind, memo_path=str(memo_path),
+            reused=False, attempt=attempt, revision=write.decision.revision,
             retry_passes=retry_passes,
-        )
+        )  # fmt: skip
 
 
-def _run_id_of(bundle: WorkloadBundle, runs: dict[int, Run], name: str) -> int | None:
-    for candidate in bundle.candidates:
-        if candidate.name == name:
-            return runs[candidate.id].id
-    return None
-
-
-def _inputs(
-    session: Session, bundle: WorkloadBundle, quarter: str, attempt: int
-) -> tuple[DecisionInputs, dict[int, Run]]:
-    candidates = bundle.candidates
-    runs: dict[int, Run] = {
-        run.candidate_id: run
-        for run in runs_for(
-            session, candidate_ids=[c.id for c in candidates], quarter=quarter, attempt=attempt
-        )
-        if run.eval_set_version_id == bundle.version.id
-    }
-    sides = []
-    for candidate in candidates:
-        run = runs.get(candidate.id)
-        if run is None:
-            raise NotFoundError(
-                f"workload {bundle.workload.name!r}: candidate {candidate.name!r} has no run for "
-                f"{quarter} (attempt {attempt}) on eval set version {bundle.version.version}; "
-                "benchmark it first"
-            )
-        sides.append(
-            mapping.side_results(
-                candidate,
-                load_run_results(session, run.id),
-                model_version=run.model_version,
-                run_stats=run.stats,
-            )
-        )
-    earlier = [d for d in decision_history(session, bundle.workload.id) if d.quarter < quarter]
-    case = bundle.workload.case.value
-    history = tuple(
-        mapping.history_point(d.quarter, d.verdict.value, d.metrics or {}, case) for d in earlier
-    )
-    previous_hash = (earlier[-1].reproducibility or {}).get("eval_set_hash") if earlier else None
-    scorer = bundle.workload.scorer or {}
-    judge = Judge(route=scorer["route"]) if scorer.get("kind") == "llm_judge" else None
-    inputs = DecisionInputs(
-        policy=mapping.policy(bundle.workload),
-        quarter=quarter,
-        fine_tune=sides[0],
-        buys=tuple(sides[1:]),
-        eval_set_hash=bundle.version.content_hash,
-        history=history,
-        judge=judge,
-        task_changed=previous_hash is not None and previous_hash != bundle.version.content_hash,
-    )
-    return inputs, runs
-
-
-def _previous(session: Session, bundle: WorkloadBundle, quarter: str) -> PriorDecision | None:
-    earlier = [d for d in decision_history(session, bundle.workload.id) if d.quarter < quarter]
-    if not earlier:
-        return None
-    last = earlier[-1]
-    return PriorDecision(
-        quarter=last.quarter,
-        verdict=last.verdict.value,  # type: ignore[arg-type]
-        projected_erosion_quarter=(last.trend or {}).get("projected_erosion_quarter"),
+def _write(
+    session: Session,
+    bundle: WorkloadBundle,
+    outcome: DecisionOutcome,
+    runs: QuarterRuns,
+    *,
+    attempt: int,
+    retry_passes: dict[str, int],
+    replacing: Replacing,
+) -> DecisionWrite:
+    return write_decision(
+        session,
+        workload_id=bundle.workload.id,
+        quarter=outcome.quarter,
+        verdict=outcome.verdict,
+        metrics={
+            **outcome.metrics(),
+            "buys": outcome.buys_json(),
+            "reasons": list(outcome.reasons),
+        },
+        gates=outcome.gates_json(),
+        trend=outcome.trend_json(),
+        reproducibility={
+            **dict(outcome.reproducibility),
+            "recommended_action": outcome.recommended_action,
+            "attempt": attempt,
+            "retry_passes": retry_passes,
+        },
+        memo=outcome.memo,
+        next_review=_next_review(outcome),
+        fine_tune_run_id=runs.runs[bundle.fine_tune.id].id,
+        buy_run_id=runs.run_id_of(bundle, outcome.buy.name),
+        attempt=attempt,
+        replace=replacing.force,
+        supersedes=replacing.supersedes,
+        because=replacing.because,
     )
 
 
-def _write_memo(outcome: DecisionOutcome) -> Path | None:
-    folder = memo_dir() / outcome.workload / outcome.quarter
+def _enqueue(
+    ctx: RegistryContext,
+    session: Session,
+    bundle: WorkloadBundle,
+    outcome: DecisionOutcome,
+    write: DecisionWrite,
+    memo_path: Path,
+    flow_run_url: str | None,
+) -> OutboxEntry | None:
+    """Enqueue the notice the decision calls for, in the decision's transaction."""
+    facts = mapping.notice_facts(
+        outcome, bundle.workload, memo_url=memo_path.resolve().as_uri(), flow_run_url=flow_run_url
+    )
+    entry = outbox_entry(
+        facts,
+        previous=previous_decision(session, bundle, outcome.quarter),
+        platform_channel=ctx.settings.slack_platform_channel,
+    )
+    if entry is not None:
+        enqueue_notice(
+            session,
+            decision_id=write.decision.id,
+            workload_id=bundle.workload.id,
+            quarter=outcome.quarter,
+            kind=entry.kind,
+            destination=entry.destination,
+            payload=dict(entry.payload),
+        )
+    return entry
+
+
+def _write_memo(memo_dir: Path, outcome: DecisionOutcome) -> Path:
+    folder = memo_dir / outcome.workload / outcome.quarter
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "trend.png").write_bytes(outcome_chart_png(outcome))
     path = folder / "memo.md"

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
 
-from tasks.runtime import registry_sessions, settings
+from tasks.context import RegistryContext
+from tasks.flow_run import flow_run_url
 
 if TYPE_CHECKING:
     from tasks.notify.token import SlackToken
@@ -42,7 +44,7 @@ class DigestResult:
 
 
 def enqueue_digest(
-    quarter: str, *, flow_run_url: str | None = None, database_url: str | None = None
+    ctx: RegistryContext, quarter: str, *, flow_run_url: str | None = None
 ) -> DigestResult:
     """Enqueue the quarter's digest for the platform channel, once per quarter.
 
@@ -56,10 +58,10 @@ def enqueue_digest(
     from tasks.notify import digest_entry
     from tasks.notify.digest import RecordedDecision, plan_quarter_digest
 
-    channel = settings().slack_platform_channel
+    channel = ctx.settings.slack_platform_channel
     if not channel:
         return DigestResult(None, "no platform channel (RELITIGATE_SLACK_PLATFORM_CHANNEL)")
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         decisions: dict[str, RecordedDecision | None] = {}
         for workload in list_workloads(session):
             row = get_decision(session, workload.id, quarter)
@@ -91,14 +93,13 @@ def enqueue_digest(
         return DigestResult(notice.id)
 
 
-@task(name="enqueue-digest", task_run_name="enqueue digest ({quarter})")
-async def enqueue_digest_task(quarter: str, database_url: str | None = None) -> DigestResult:
+@task(name="enqueue-digest", task_run_name="enqueue digest ({quarter})", cache_policy=NONE)
+async def enqueue_digest_task(ctx: RegistryContext, quarter: str) -> DigestResult:
     """Enqueue the quarter's platform-channel digest (see :func:`enqueue_digest`)."""
     logger = get_run_logger()
+    link = flow_run_url(ctx.settings.prefect_ui_url)
     result = await anyio.to_thread.run_sync(
-        functools.partial(
-            enqueue_digest, quarter, flow_run_url=_flow_run_url(), database_url=database_url
-        )
+        functools.partial(enqueue_digest, ctx, quarter, flow_run_url=link)
     )
     if result.notice_id is None:
         logger.info("quarter digest: %s", result.reason)
@@ -107,28 +108,16 @@ async def enqueue_digest_task(quarter: str, database_url: str | None = None) -> 
     return result
 
 
-def _flow_run_url() -> str | None:
-    base = settings().prefect_ui_url
-    if not base:
-        return None
-    from prefect.runtime import flow_run
-
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}"
-
-
-@task(name="deliver-notices")
-async def deliver_notices_task(
-    secret_block: str | None = None, database_url: str | None = None
-) -> dict[str, int]:
+@task(name="deliver-notices", cache_policy=NONE)
+async def deliver_notices_task(ctx: RegistryContext) -> dict[str, int]:
     """Deliver pending notices; returns counts by outcome (``sent``, ``failed``, ``pending``,
     ``skipped``; ``no_token`` or ``stopped`` is 1 when nothing could be sent)."""
-    from tasks.notify.token import aload_token
+    from tasks.credentials import aload_slack_token
 
     logger = get_run_logger()
-    token = await aload_token(token=settings().slack_token, secret_block=secret_block)
-    counts, stopped = await anyio.to_thread.run_sync(
-        functools.partial(deliver_with, token, database_url)
-    )
+    config = ctx.settings
+    token = await aload_slack_token(token=config.slack_token, secret_block=config.slack_token_block)
+    counts, stopped = await anyio.to_thread.run_sync(deliver_with, ctx, token)
     if counts.get("no_token"):
         logger.info("no Slack token configured: notices stay pending in the outbox")
     elif stopped:
@@ -138,17 +127,18 @@ async def deliver_notices_task(
     return counts
 
 
-def deliver_pending(secret_block: str | None, database_url: str | None) -> dict[str, int]:
+def deliver_pending(ctx: RegistryContext) -> dict[str, int]:
     """Deliver pending notices outside Prefect (synchronous); counts by outcome."""
-    from tasks.notify.token import load_token
+    from tasks.credentials import load_slack_token
 
-    token = load_token(token=settings().slack_token, secret_block=secret_block)
-    counts, _ = deliver_with(token, database_url)
+    config = ctx.settings
+    token = load_slack_token(token=config.slack_token, secret_block=config.slack_token_block)
+    counts, _ = deliver_with(ctx, token)
     return counts
 
 
 def deliver_with(
-    token: SlackToken | None, database_url: str | None
+    ctx: RegistryContext, token: SlackToken | None
 ) -> tuple[dict[str, int], str | None]:
     """Deliver with ``token``: counts by outcome, and why the pass stopped (or None)."""
     from registry.outbox import NoticeOutbox
@@ -159,8 +149,8 @@ def deliver_with(
     from tasks.notify.slack import SlackClient
 
     report = deliver(
-        NoticeOutbox(registry_sessions(database_url)),
-        SlackClient(token.value, base_url=settings().slack_base_url, token_setting=token.setting),
+        NoticeOutbox(ctx.sessions),
+        SlackClient(token.value, base_url=ctx.settings.slack_base_url, token_setting=token.setting),
     )
     counts = {k: report.count(k) for k in ("sent", "failed", "pending", "skipped")}
     if report.stopped:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from registry.models import Runner
 from registry.queries import list_workloads, load_workload
-from tasks.runtime import registry_sessions
+from tasks.context import RegistryContext
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,9 @@ class WorkloadPlan:
     buys: tuple[str, ...]
 
 
-def plan_workload(workload: str, database_url: str | None = None) -> WorkloadPlan:
+def plan_workload(ctx: RegistryContext, workload: str) -> WorkloadPlan:
     """The plan for ``workload`` (raises ``NotFoundError`` for an unknown or archived one)."""
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         return WorkloadPlan(
             workload=workload,
@@ -32,11 +32,9 @@ def plan_workload(workload: str, database_url: str | None = None) -> WorkloadPla
         )
 
 
-def active_workload_names(
-    only: list[str] | None = None, database_url: str | None = None
-) -> list[str]:
+def active_workload_names(ctx: RegistryContext, only: list[str] | None = None) -> list[str]:
     """Active workloads with a fine-tune, or the ``only`` ones (each must exist)."""
-    with registry_sessions(database_url).begin() as session:
+    with ctx.sessions.begin() as session:
         names = [w.name for w in list_workloads(session)]
     if not only:
         return names

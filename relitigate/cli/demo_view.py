@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.decide import DecisionSummary
 
 
 def show_demo(folder: Path) -> None:
@@ -22,19 +25,19 @@ def show_demo(folder: Path) -> None:
     )
     started = time.perf_counter()
 
-    def on_quarter(quarter: str, rows: list[dict[str, Any]]) -> None:
-        verdicts = ", ".join(f"{r['workload']}={r['verdict']}" for r in rows)
+    def on_quarter(quarter: str, rows: list[DecisionSummary]) -> None:
+        verdicts = ", ".join(f"{r.workload}={r.verdict}" for r in rows)
         console.print(f"  {quarter}: {verdicts}")
 
     result = run_demo(folder, on_quarter=on_quarter)
     table = Table(title="Decisions by quarter")
     table.add_column("workload", no_wrap=True)
-    quarters = sorted({r["quarter"] for r in result.decisions})
+    quarters = sorted({r.quarter for r in result.decisions})
     for q in quarters:
         table.add_column(q)
-    by_workload: dict[str, dict[str, dict[str, Any]]] = {}
+    by_workload: dict[str, dict[str, DecisionSummary]] = {}
     for r in result.decisions:
-        by_workload.setdefault(r["workload"], {})[r["quarter"]] = r
+        by_workload.setdefault(r.workload, {})[r.quarter] = r
     for workload, cells in sorted(by_workload.items()):
         table.add_row(workload, *(_cell(cells.get(q)) for q in quarters))
     console.print(table)
@@ -70,11 +73,11 @@ def show_demo(folder: Path) -> None:
     )
 
 
-def _cell(row: dict[str, Any] | None) -> str:
+def _cell(row: DecisionSummary | None) -> str:
     if row is None:
         return ""
-    adv = row.get("advantage")
-    text = str(row["verdict"]) + ("" if adv is None else f" ({adv:.2f})")
-    if row.get("notice_kind"):
-        text += f" +{row['notice_kind']} notice"
+    adv = row.advantage
+    text = row.verdict + ("" if adv is None else f" ({adv:.2f})")
+    if row.notice_kind:
+        text += f" +{row.notice_kind} notice"
     return text

@@ -1,17 +1,26 @@
 """Commands that run the re-litigation: ``run``, ``bench``, ``demo``.
 
-Prefect, litellm and the engines are imported inside the command bodies.
+Prefect, litellm and the engines are imported inside the command bodies. ``run`` and
+``bench`` print a table, or with ``--json`` one JSON document on stdout and nothing else there
+(Prefect's log lines and the progress bar go to stderr).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from flows.quarter import QuarterOutcome
+
 QuarterOpt = Annotated[
     str | None, typer.Option("--quarter", help="Quarter YYYYQn (default: the current one).")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the results as JSON on stdout (nothing else there).")
 ]
 
 
@@ -36,119 +45,125 @@ def _check_budget(budget: float | None) -> float | None:
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Attach ``run``, ``bench`` and ``demo`` to ``app``."""
+def run(
+    quarter: QuarterOpt = None,
+    workload: Annotated[
+        list[str] | None, typer.Option("--workload", help="Only this workload (repeatable).")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Re-decide quarters already decided, from the stored results (benchmarks "
+            "only resume).",
+        ),
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Re-benchmark from scratch as a new attempt and decide again; the earlier "
+            "attempt's runs, results and decision stay on record.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL).
 
-    @app.command()
-    def run(
-        quarter: QuarterOpt = None,
-        workload: Annotated[
-            list[str] | None, typer.Option("--workload", help="Only this workload (repeatable).")
-        ] = None,
-        force: Annotated[
-            bool,
-            typer.Option(
-                "--force",
-                help="Re-decide quarters already decided, from the stored results (benchmarks "
-                "only resume).",
-            ),
-        ] = False,
-        fresh: Annotated[
-            bool,
-            typer.Option(
-                "--fresh",
-                help="Re-benchmark from scratch as a new attempt and decide again; the earlier "
-                "attempt's runs, results and decision stay on record.",
-            ),
-        ] = False,
-    ) -> None:
-        """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL).
+    A quarter already decided keep, watch or retire is reused; one decided inconclusive
+    gets a retry pass over its errored items and is decided again.
+    """
+    import asyncio
 
-        A quarter already decided keep, watch or retire is reused; one decided inconclusive
-        gets a retry pass over its errored items and is decided again.
-        """
-        import asyncio
+    from flows.parameters import QuarterRequest
+    from tasks.context import handed_down, opened
 
-        q = _check_quarter(quarter)
-        from tasks.runtime import registry_sessions
-
-        registry_sessions()  # reachable and up to date, before Prefect starts
+    request = QuarterRequest(
+        quarter=_check_quarter(quarter), workloads=workload or None, force=force, fresh=fresh
+    )
+    with opened() as ctx:  # reachable and up to date, before Prefect starts
         from relitigate.prefect_env import apply_prefect_defaults
 
         apply_prefect_defaults()
-        from flows.quarter import QuarterFailedError, relitigate_quarter
+        from flows.quarter import QuarterFailedError, QuarterOutcome, relitigate_quarter
 
         try:
-            rows = asyncio.run(
-                relitigate_quarter(quarter=q, workloads=workload or None, force=force, fresh=fresh)
-            )
+            with handed_down(ctx):
+                outcome = asyncio.run(relitigate_quarter(request))
         except QuarterFailedError as exc:
-            _print_failed_quarter(exc.rows or [{"verdict": "error", "detail": str(exc)}])
+            failed = exc.outcome or QuarterOutcome(quarter=request.resolved_quarter())
+            _show(failed, as_json=as_json, table=bool(failed.decisions))
+            if exc.outcome is None:
+                typer.echo(f"relitigate: {exc}", err=True)
             raise typer.Exit(code=1) from None
-        _print_rows(rows)
-
-    @app.command()
-    def bench(
-        workload: Annotated[str, typer.Argument(help="Workload name.")],
-        candidate: Annotated[
-            str | None, typer.Option("--candidate", help="Only this candidate.")
-        ] = None,
-        quarter: QuarterOpt = None,
-        budget: Annotated[
-            float | None, typer.Option("--budget", help="Cap on each candidate's spend, USD.")
-        ] = None,
-    ) -> None:
-        """Run the head-to-head for one workload now and print both sides' figures."""
-        from relitigate.cli.bench_view import run_bench
-
-        run_bench(
-            workload,
-            candidate=candidate,
-            quarter=_check_quarter(quarter),
-            budget=_check_budget(budget),
-        )
-
-    @app.command()
-    def demo(
-        folder: Annotated[
-            Path, typer.Option("--dir", help="Where the demo writes its registry and memos.")
-        ] = Path("demo-output"),
-    ) -> None:
-        """Four quarters against the provider simulator: keep, watch/retire and inconclusive."""
-        from relitigate.cli.demo_view import show_demo
-
-        show_demo(folder.resolve())
+    _show(outcome, as_json=as_json, table=True)
 
 
-def _print_failed_quarter(rows: list[dict[str, Any]]) -> None:
-    """The decided workloads' table, then one line per failed workload with its cause."""
+def bench(
+    workload: Annotated[str, typer.Argument(help="Workload name.")],
+    candidate: Annotated[
+        str | None, typer.Option("--candidate", help="Only this candidate.")
+    ] = None,
+    quarter: QuarterOpt = None,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="Cap on each candidate's spend, USD.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the head-to-head for one workload now and print both sides' figures."""
+    from relitigate.cli.bench_view import run_bench
+
+    run_bench(
+        workload,
+        candidate=candidate,
+        quarter=_check_quarter(quarter),
+        budget=_check_budget(budget),
+        as_json=as_json,
+    )
+
+
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its registry and memos.")
+    ] = Path("demo-output"),
+) -> None:
+    """Four quarters against the provider simulator: keep, watch/retire and inconclusive."""
+    from relitigate.cli.demo_view import show_demo
+
+    show_demo(folder.resolve())
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``run``, ``bench`` and ``demo`` to ``app``."""
+    for command in (run, bench, demo):
+        app.command()(command)
+
+
+def _show(outcome: QuarterOutcome, *, as_json: bool, table: bool) -> None:
+    """The decisions (JSON on stdout, or a table), then one line per failed workload."""
     from tasks.redaction import scrub
 
-    decided = [r for r in rows if r.get("verdict") != "error"]
-    if decided:
-        _print_rows(decided)
-    for r in rows:
-        if r.get("verdict") == "error":
-            cause = next((ln for ln in str(r.get("detail", "")).splitlines() if ln.strip()), "")
-            where = " ".join(str(r[k]) for k in ("workload", "quarter") if r.get(k))
-            typer.echo(scrub(f"relitigate: {where or 'quarter'} failed: {cause}"), err=True)
+    if as_json:
+        typer.echo(scrub(json.dumps(outcome.to_json(), indent=2)))
+    elif table:
+        _print_table(outcome)
+    for failure in outcome.failures:
+        cause = next((ln for ln in failure.detail.splitlines() if ln.strip()), "")
+        where = f"{failure.workload} {failure.quarter}"
+        typer.echo(scrub(f"relitigate: {where} failed: {cause}"), err=True)
 
 
-def _print_rows(rows: list[dict[str, Any]]) -> None:
+def _print_table(outcome: QuarterOutcome) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="relitigate: decisions")
     for col in ("workload", "quarter", "verdict", "advantage", "notice", "memo"):
         table.add_column(col)
-    for r in rows:
-        adv = r.get("advantage")
+    for d in outcome.decisions:
         table.add_row(
-            str(r.get("workload")),
-            str(r.get("quarter")),
-            str(r.get("verdict")),
-            "" if adv is None else f"{adv:.3f}",
-            str(r.get("notice_kind") or ""),
-            str(r.get("memo_path") or ("(reused)" if r.get("reused") else "")),
-        )
+            d.workload, d.quarter, d.verdict,
+            "" if d.advantage is None else f"{d.advantage:.3f}",
+            d.notice_kind or "", d.memo_path or ("(reused)" if d.reused else ""),
+        )  # fmt: skip
     Console().print(table)

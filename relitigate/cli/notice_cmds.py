@@ -19,151 +19,149 @@ if TYPE_CHECKING:
     from relitigate.settings import Settings
 
 
+def notices(
+    ctx: typer.Context,
+    pending: bool = typer.Option(
+        False,
+        "--pending",
+        help="Only notices not sent yet: pending, or sending (claimed by a deliverer).",
+    ),
+    failed: bool = typer.Option(False, "--failed", help="Only notices that failed."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    preview: int | None = typer.Option(
+        None, "--preview", metavar="ID", help="Render notice ID as text."
+    ),
+) -> None:
+    """List notices (oldest first), or render one with --preview ID."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if pending and failed:
+        raise typer.BadParameter("use --pending or --failed, not both")
+    factory = _factory()
+    if preview is not None:
+        _preview(factory, preview, as_json=as_json)
+        return
+    from registry.notices import NoticeFilter, list_notices
+
+    status: NoticeFilter | None = "unsent" if pending else "failed" if failed else None
+    with factory.begin() as session:
+        rows = list_notices(session, status=status)
+    if as_json:
+        typer.echo(json.dumps([_as_dict(n) for n in rows], indent=2))
+        return
+    if not rows:
+        shown = "pending" if status == "unsent" else status or ""
+        typer.echo(f"no {shown} notices".replace("  ", " "))
+        return
+    for notice in rows:
+        typer.echo(_line(notice))
+
+
+def deliver_cmd(
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most N."),
+) -> None:
+    """Send pending notices to Slack, each exactly once.
+
+    Exit codes:
+
+    0  every due notice was sent, or none was due; also without a Slack
+       token (nothing is sent, and the notices stay pending)
+
+    1  a notice failed (fix what `relitigate notices --failed` says, then
+       `relitigate notices retry`), or stayed pending because Slack could
+       not be reached (deliver again later)
+
+    2  Slack refused the token or it lacks a scope: nothing more was sent,
+       every notice stays pending, and one line says which setting to fix
+    """
+    from relitigate.settings import load_settings
+    from tasks.credentials import load_slack_token
+    from tasks.notify.delivery import deliver
+    from tasks.notify.errors import DeliveryStoppedError
+
+    settings = load_settings()
+    factory = _factory(settings)
+    token = load_slack_token(
+        token=settings.slack_token,
+        secret_block=settings.slack_token_block,
+    )
+    if token is None:
+        from registry.notices import list_notices
+
+        with factory.begin() as session:
+            waiting = len(list_notices(session, status="unsent"))
+        typer.echo(
+            "No Slack token: set RELITIGATE_SLACK_TOKEN to a bot token to deliver. "
+            f"{waiting} notice(s) stay pending; see them with `relitigate notices --pending`."
+        )
+        return
+    from registry.outbox import NoticeOutbox
+    from tasks.notify.slack import SlackClient
+
+    slack = SlackClient(token.value, base_url=settings.slack_base_url, token_setting=token.setting)
+    report = deliver(NoticeOutbox(factory), slack, limit=limit)
+    for o in report.outcomes:
+        if report.stopped and o.detail == report.stopped:
+            continue  # said once, below
+        where = f" -> {o.channel_id} {o.ts}" if o.result == "sent" else ""
+        typer.echo(f"notice {o.notice_id}: {o.result}{where}  {o.detail}".rstrip())
+    typer.echo(f"delivery done: {report.summary()}")
+    if report.stopped:
+        raise DeliveryStoppedError(report.stopped)
+    if report.count("failed") or report.count("pending"):
+        raise typer.Exit(code=1)
+
+
+def retry_cmd(
+    ids: Annotated[
+        list[int] | None,
+        typer.Argument(metavar="ID", help="Notices to put back to pending."),
+    ] = None,
+    failed: bool = typer.Option(False, "--failed", help="Every failed notice."),
+) -> None:
+    """Put failed notices back to pending, for `notices deliver` to send.
+
+    Fix what each failure's reason names first (the channel, the owner).
+    A notice that is not failed is left as it is; an unknown id changes
+    nothing and exits 2.
+    """
+    from registry.notices import requeue_failed
+    from tasks.notify.errors import NoticeNotFoundError
+
+    if failed == bool(ids):
+        raise typer.BadParameter("name notice IDs or use --failed (one of them)")
+    factory = _factory()
+    with factory.begin() as session:
+        done = requeue_failed(session, None if failed else ids)
+        if done.unknown:
+            raise NoticeNotFoundError(", ".join(str(i) for i in done.unknown))
+    for notice_id, state in sorted(done.not_failed.items()):
+        typer.echo(f"notice {notice_id} is {state}, not failed: left as it is")
+    listed = f": {', '.join(str(i) for i in done.requeued)}" if done.requeued else ""
+    typer.echo(
+        f"re-queued {len(done.requeued)} notice(s){listed}; "
+        "send them with `relitigate notices deliver`"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``notices`` (list, ``--preview``), ``notices deliver`` and ``notices retry``."""
     notices_app = typer.Typer(
         help="The Slack outbox: list, preview, deliver and retry re-litigation notices.",
         no_args_is_help=False,
     )
-
-    @notices_app.callback(invoke_without_command=True)
-    def notices(
-        ctx: typer.Context,
-        pending: bool = typer.Option(
-            False,
-            "--pending",
-            help="Only notices not sent yet: pending, or sending (claimed by a deliverer).",
-        ),
-        failed: bool = typer.Option(False, "--failed", help="Only notices that failed."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-        preview: int | None = typer.Option(
-            None, "--preview", metavar="ID", help="Render notice ID as text."
-        ),
-    ) -> None:
-        """List notices (oldest first), or render one with --preview ID."""
-        if ctx.invoked_subcommand is not None:
-            return
-        if pending and failed:
-            raise typer.BadParameter("use --pending or --failed, not both")
-        factory = _factory()
-        if preview is not None:
-            _preview(factory, preview, as_json=as_json)
-            return
-        from registry.notices import NoticeFilter, list_notices
-
-        status: NoticeFilter | None = "unsent" if pending else "failed" if failed else None
-        with factory.begin() as session:
-            rows = list_notices(session, status=status)
-        if as_json:
-            typer.echo(json.dumps([_as_dict(n) for n in rows], indent=2))
-            return
-        if not rows:
-            shown = "pending" if status == "unsent" else status or ""
-            typer.echo(f"no {shown} notices".replace("  ", " "))
-            return
-        for notice in rows:
-            typer.echo(_line(notice))
-
-    @notices_app.command("deliver")
-    def deliver_cmd(
-        limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most N."),
-    ) -> None:
-        """Send pending notices to Slack, each exactly once.
-
-        Exit codes:
-
-        0  every due notice was sent, or none was due; also without a Slack
-           token (nothing is sent, and the notices stay pending)
-
-        1  a notice failed (fix what `relitigate notices --failed` says, then
-           `relitigate notices retry`), or stayed pending because Slack could
-           not be reached (deliver again later)
-
-        2  Slack refused the token or it lacks a scope: nothing more was sent,
-           every notice stays pending, and one line says which setting to fix
-        """
-        from relitigate.settings import load_settings
-        from tasks.credentials import load_slack_token
-        from tasks.notify.delivery import deliver
-        from tasks.notify.errors import DeliveryStoppedError
-
-        settings = load_settings()
-        factory = _factory(settings)
-        token = load_slack_token(
-            token=settings.slack_token,
-            secret_block=settings.slack_token_block,
-        )
-        if token is None:
-            from registry.notices import list_notices
-
-            with factory.begin() as session:
-                waiting = len(list_notices(session, status="unsent"))
-            typer.echo(
-                "No Slack token: set RELITIGATE_SLACK_TOKEN to a bot token to deliver. "
-                f"{waiting} notice(s) stay pending; see them with `relitigate notices --pending`."
-            )
-            return
-        from registry.outbox import NoticeOutbox
-        from tasks.notify.slack import SlackClient
-
-        slack = SlackClient(
-            token.value, base_url=settings.slack_base_url, token_setting=token.setting
-        )
-        report = deliver(NoticeOutbox(factory), slack, limit=limit)
-        for o in report.outcomes:
-            if report.stopped and o.detail == report.stopped:
-                continue  # said once, below
-            where = f" -> {o.channel_id} {o.ts}" if o.result == "sent" else ""
-            typer.echo(f"notice {o.notice_id}: {o.result}{where}  {o.detail}".rstrip())
-        typer.echo(f"delivery done: {report.summary()}")
-        if report.stopped:
-            raise DeliveryStoppedError(report.stopped)
-        if report.count("failed") or report.count("pending"):
-            raise typer.Exit(code=1)
-
-    @notices_app.command("retry")
-    def retry_cmd(
-        ids: Annotated[
-            list[int] | None,
-            typer.Argument(metavar="ID", help="Notices to put back to pending."),
-        ] = None,
-        failed: bool = typer.Option(False, "--failed", help="Every failed notice."),
-    ) -> None:
-        """Put failed notices back to pending, for `notices deliver` to send.
-
-        Fix what each failure's reason names first (the channel, the owner).
-        A notice that is not failed is left as it is; an unknown id changes
-        nothing and exits 2.
-        """
-        from registry.notices import requeue_failed
-        from tasks.notify.errors import NoticeNotFoundError
-
-        if failed == bool(ids):
-            raise typer.BadParameter("name notice IDs or use --failed (one of them)")
-        factory = _factory()
-        with factory.begin() as session:
-            done = requeue_failed(session, None if failed else ids)
-            if done.unknown:
-                raise NoticeNotFoundError(", ".join(str(i) for i in done.unknown))
-        for notice_id, state in sorted(done.not_failed.items()):
-            typer.echo(f"notice {notice_id} is {state}, not failed: left as it is")
-        listed = f": {', '.join(str(i) for i in done.requeued)}" if done.requeued else ""
-        typer.echo(
-            f"re-queued {len(done.requeued)} notice(s){listed}; "
-            "send them with `relitigate notices deliver`"
-        )
-
+    notices_app.callback(invoke_without_command=True)(notices)
+    notices_app.command("deliver")(deliver_cmd)
+    notices_app.command("retry")(retry_cmd)
     app.add_typer(notices_app, name="notices")
 
 
 def _factory(settings: Settings | None = None) -> sessionmaker[Session]:
     """The registry, checked: reachable, initialised and at this code's schema (else one
     DatabaseError line saying to run `relitigate init`)."""
-    from registry.db import open_registry
-    from relitigate.settings import load_settings
+    from tasks.context import open_context
 
-    settings = settings or load_settings()
-    return open_registry(settings.resolved_database_url())
+    return open_context(settings).sessions
 
 
 def _preview(factory: sessionmaker[Session], notice_id: int, *, as_json: bool) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from flows.quarter import QUARTERLY_CRON
 from tests.flows.distributed_support import (
     REPO_ROOT,
     Background,
@@ -115,7 +116,7 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     assert set(deployments) == {"quarterly", "on-demand", "gpu"}
     quarterly = deployments["quarterly"]
     [schedule] = quarterly["schedules"]
-    assert schedule["schedule"] == {"cron": "0 6 1 1,4,7,10 *", "timezone": "UTC", "day_or": True}
+    assert schedule["schedule"] == {"cron": QUARTERLY_CRON, "timezone": "UTC", "day_or": True}
     assert quarterly["work_pool_name"] == "relitigate-local"
     assert quarterly["entrypoint"] == "flows/quarter.py:relitigate_quarter"
     assert deployments["on-demand"]["schedules"] == []
@@ -135,7 +136,7 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
 
 
 def test_the_docker_gpu_template_is_accepted(sqlite_server: Any) -> None:
-    from relitigate.cli.deploy_cmds import PoolSpec, create_pools, load_template
+    from relitigate.cli.deploy_pools import PoolSpec, create_pools, load_template
 
     template = REPO_ROOT / "deployments/work-pools/docker-gpu.json"
     spec = PoolSpec("relitigate-gpu-docker", "docker", template)
@@ -196,7 +197,7 @@ def test_serve_schedules_the_quarter_runs_on_demand_and_stops_cleanly(tmp_path: 
 
         deployments = _wait(served, "the deployments were never served", proc)
         [schedule] = deployments["quarterly"]["schedules"]
-        assert schedule["schedule"]["cron"] == "0 6 1 1,4,7,10 *"
+        assert schedule["schedule"]["cron"] == QUARTERLY_CRON
         assert schedule["schedule"]["timezone"] == "UTC" and schedule["active"]
         assert deployments["quarterly"]["work_pool_name"] is None  # served, no worker needed
 

@@ -159,35 +159,31 @@ def scenario(
 
     from registry.sync import sync_workloads
     from relitigate.simulator import Profile, SimulatorServer
-    from tasks import runtime
+    from tasks.context import opened
 
     profile, evalset = _write_files(tmp_path)
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", registry_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RELITIGATE_GPU_DEPLOYMENT", GPU_DEPLOYMENT)
     monkeypatch.delenv("RELITIGATE_SLACK_TOKEN", raising=False)
-    runtime.reset()
     settings = {
         PREFECT_API_URL: prefect_pg_server.api_url,
         PREFECT_HOME: tmp_path / "client-home",
         PREFECT_SERVER_ANALYTICS_ENABLED: False,
     }
-    try:
-        with (
-            temporary_settings(settings),  # type: ignore[arg-type]
-            SimulatorServer(Profile.model_validate(PROFILE), [evalset]) as sim,
-        ):
-            path = tmp_path / "relitigate.yaml"
-            path.write_text(yaml.safe_dump(_workloads(profile, evalset, sim.base_url)))
-            with runtime.registry_sessions().begin() as session:
-                sync_workloads(session, path)
-            try:
-                yield {"sim": sim, "url": registry_url, "worker": worker, "tmp": tmp_path,
-                       "api": prefect_pg_server.api_url}  # fmt: skip
-            finally:
-                _drain_prefect_clients()
-    finally:
-        runtime.reset()
+    with (
+        temporary_settings(settings),  # type: ignore[arg-type]
+        SimulatorServer(Profile.model_validate(PROFILE), [evalset]) as sim,
+    ):
+        path = tmp_path / "relitigate.yaml"
+        path.write_text(yaml.safe_dump(_workloads(profile, evalset, sim.base_url)))
+        with opened() as ctx, ctx.sessions.begin() as session:
+            sync_workloads(session, path)
+        try:
+            yield {"sim": sim, "url": registry_url, "worker": worker, "tmp": tmp_path,
+                   "api": prefect_pg_server.api_url}  # fmt: skip
+        finally:
+            _drain_prefect_clients()
 
 
 def _drain_prefect_clients() -> None:
@@ -198,12 +194,14 @@ def _drain_prefect_clients() -> None:
     QueueService.drain_all(timeout=15, at_exit=False)
 
 
-def _run_quarter(worker: Background, *, force: bool = False) -> list[dict[str, Any]]:
+def _run_quarter(worker: Background, *, force: bool = False) -> list[Any]:
+    """The quarter's decisions (``DecisionSummary``), the flow run here as a worker would."""
+    from flows.parameters import QuarterRequest
     from flows.quarter import relitigate_quarter
 
-    async def go() -> list[dict[str, Any]]:
-        flow = relitigate_quarter(quarter=QUARTER, deliver=False, force=force)
-        return await asyncio.wait_for(flow, 150)
+    async def go() -> list[Any]:
+        flow = relitigate_quarter(QuarterRequest(quarter=QUARTER, deliver=False, force=force))
+        return list((await asyncio.wait_for(flow, 150)).decisions)
 
     try:
         return asyncio.run(go())
@@ -257,8 +255,8 @@ def _registry(url: str) -> dict[str, Any]:
 def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]) -> None:
     sim, worker = scenario["sim"], scenario["worker"]
     rows = _run_quarter(worker)
-    assert [r["workload"] for r in rows] == ["triage"]
-    verdict = rows[0]["verdict"]
+    assert [r.workload for r in rows] == ["triage"]
+    verdict = rows[0].verdict
     assert verdict in {"keep", "watch", "retire"}, rows[0]
 
     # The decision and both runs are in the PostgreSQL registry.
@@ -277,8 +275,11 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     run = runs[0]
     assert run.state is not None and run.state.is_completed(), run.state
     assert run.work_pool_name == "relitigate-gpu"
-    assert run.parameters == {"workload": "triage", "candidate": "ft", "quarter": QUARTER,
-                              "attempt": None, "retry_level": 1}  # fmt: skip
+    assert run.parameters == {"request": {
+        "workload": "triage", "candidate": "ft", "quarter": QUARTER, "budget_usd": None,
+        "attempt": None, "retry_level": 1,
+    }}  # fmt: skip
+    assert run.name == f"triage/ft {QUARTER}"
     assert str(run.id) in worker.log_path.read_text(encoding="utf-8")
 
     # The buy alternative ran here: one call per item, none twice.
@@ -289,7 +290,7 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     # A re-run of the finished quarter: no provider call, no worker run, nothing new stored.
     requests_before = {n: m["requests"] for n, m in sim.stats()["models"].items()}
     again = _run_quarter(worker)
-    assert again[0]["reused"] and again[0]["verdict"] == verdict
+    assert again[0].reused and again[0].verdict == verdict
     assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before
     assert len(asyncio.run(_benchmark_flow_runs())) == 1
     assert _registry(scenario["url"]) == stored
@@ -310,7 +311,7 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     forced = _run_quarter(worker, force=True)
     [limit] = asyncio.run(_workload_limits())
     assert (limit.name, limit.limit, limit.active_slots) == ("workload:triage", 1, 0)
-    assert not forced[0]["reused"] and forced[0]["verdict"] == verdict
+    assert not forced[0].reused and forced[0].verdict == verdict
     runs = asyncio.run(_benchmark_flow_runs())
     assert len(runs) == 2 and all(r.state is not None and r.state.is_completed() for r in runs)
     assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before

@@ -86,11 +86,16 @@ def harness() -> Iterator[None]:
 
 @pytest.fixture()
 def scenario(
-    harness: None, migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    harness: None,
+    migrated_url: str,
+    session_factory: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, Any]]:
+    """Two workloads synced into the registry that ``RELITIGATE_DATABASE_URL`` names: each
+    flow run opens it from the environment, as in a worker process."""
     from registry.sync import sync_workloads
     from relitigate.simulator import Profile, SimulatorServer
-    from tasks import runtime
 
     evalsets = [tmp_path / "holds.jsonl", tmp_path / "erodes.jsonl"]
     for path in evalsets:
@@ -100,20 +105,22 @@ def scenario(
     monkeypatch.delenv("RELITIGATE_SLACK_TOKEN", raising=False)
     monkeypatch.delenv("RELITIGATE_SLACK_PLATFORM_CHANNEL", raising=False)
     monkeypatch.delenv("RELITIGATE_GPU_DEPLOYMENT", raising=False)
-    runtime.reset()
     with SimulatorServer(Profile.model_validate(PROFILE), evalsets) as sim:
         path = tmp_path / "relitigate.yaml"
         path.write_text(yaml.safe_dump(_workloads(sim.base_url)), encoding="utf-8")
-        with runtime.registry_sessions().begin() as session:
+        with session_factory.begin() as session:
             sync_workloads(session, path)
-        yield {"sim": sim, "url": migrated_url, "file": path, "tmp": tmp_path}
-    runtime.reset()
+        yield {"sim": sim, "url": migrated_url, "file": path, "tmp": tmp_path,
+               "sessions": session_factory}  # fmt: skip
 
 
-def _run(quarter: str, *, deliver: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+def _run(quarter: str, *, deliver: bool = False, **kwargs: Any) -> list[Any]:
+    """The quarter flow's decisions (``DecisionSummary``), in workload order."""
+    from flows.parameters import QuarterRequest
     from flows.quarter import relitigate_quarter
 
-    return asyncio.run(relitigate_quarter(quarter=quarter, deliver=deliver, **kwargs))
+    request = QuarterRequest(quarter=quarter, deliver=deliver, **kwargs)
+    return list(asyncio.run(relitigate_quarter(request)).decisions)
 
 
 def _notices(url: str) -> list[tuple[str | None, str, str, str]]:
@@ -146,20 +153,44 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """``relitigate ARGS`` through the console entry point, in this process; its exit code."""
+    import sys
+
+    from relitigate.cli.app import main
+    from relitigate.errors import PREFECT_CONSOLE_ENV
+
+    # main() would otherwise choose Prefect's console handler for the rest of this process
+    monkeypatch.setenv(PREFECT_CONSOLE_ENV, "prefect.logging.handlers.PrefectConsoleHandler")
+    monkeypatch.setattr(sys, "argv", ["relitigate", *args])
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+async def _flow_run_names() -> set[str]:
+    from prefect import get_client
+
+    async with get_client() as client:
+        return {run.name for run in await client.read_flow_runs(limit=200)}
+
+
 def _completions(sim: Any) -> dict[str, int]:
     return {name: m["completions"] for name, m in sim.stats()["models"].items()}
 
 
 @pytest.mark.slow
 def test_quarter_decides_each_workload_once_and_a_rerun_pays_nothing(
-    scenario: dict[str, Any],
+    scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim = scenario["sim"]
-    rows = {r["workload"]: r for r in _run("2026Q2")}
-    assert rows["holds"]["verdict"] == "keep", rows["holds"]["reasons"]
+    rows = {r.workload: r for r in _run("2026Q2")}
+    assert rows["holds"].verdict == "keep", rows["holds"].reasons
     # ft-weak at 0.70 against 0.92: the ratio's upper bound is far below 0.95 (guide: 95% bar).
-    assert rows["erodes"]["verdict"] == "retire"
-    assert rows["erodes"]["notice_kind"] == "retire"
+    assert rows["erodes"].verdict == "retire"
+    assert rows["erodes"].notice_kind == "retire"
     first = _completions(sim)
     # one successful provider call per item and candidate, none twice
     assert first == {"ft-strong": ITEMS, "ft-weak": ITEMS, "frontier-good": 2 * ITEMS}
@@ -171,16 +202,25 @@ def test_quarter_decides_each_workload_once_and_a_rerun_pays_nothing(
     # no platform channel configured: no quarter digest
     assert _notices(scenario["url"]) == [("erodes", "2026Q2", "retire", "pending")]
 
-    again = {r["workload"]: r for r in _run("2026Q2")}
+    # The re-run through the command line: `run --json` prints the results, and only them.
+    capsys.readouterr()
+    assert _cli(monkeypatch, "run", "--quarter", "2026Q2", "--json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["quarter"] == "2026Q2" and printed["failures"] == []
+    again = {r["workload"]: r for r in printed["decisions"]}
     assert all(r["reused"] for r in again.values())
     assert {k: r["verdict"] for k, r in again.items()} == {"holds": "keep", "erodes": "retire"}
     assert _completions(sim) == first  # no provider call at all
     assert _counts(scenario["url"]) == before  # no second decision, notice or run
 
-    forced = {r["workload"]: r for r in _run("2026Q2", force=True)}
-    assert not any(r["reused"] for r in forced.values())
+    forced = {r.workload: r for r in _run("2026Q2", force=True)}
+    assert not any(r.reused for r in forced.values())
     assert _completions(sim) == first  # re-decided from the checkpoints, nothing repaid
     assert _counts(scenario["url"]) == before  # the notice is not enqueued twice
+
+    # Every run is named after what it ran, the quarter resolved.
+    names = asyncio.run(_flow_run_names())
+    assert {"quarter 2026Q2", "holds 2026Q2", "erodes 2026Q2"} <= names, names
 
 
 @pytest.mark.slow
@@ -188,14 +228,16 @@ def test_an_interrupted_benchmark_resumes_without_paying_twice(
     scenario: dict[str, Any],
 ) -> None:
     from tasks.benchmark import run_benchmark
+    from tasks.context import opened
 
     sim = scenario["sim"]
     # A budget cap stops the buy side's run part-way: it is recorded incomplete.
-    partial = asyncio.run(run_benchmark("holds", "frontier", "2026Q3", budget_usd=0.0004))
+    with opened() as ctx:
+        partial = asyncio.run(run_benchmark(ctx, "holds", "frontier", "2026Q3", budget_usd=0.0004))
     assert partial.status == "incomplete"
     assert 0 < partial.items_called < ITEMS
-    rows = {r["workload"]: r for r in _run("2026Q3", workloads=["holds"])}
-    assert rows["holds"]["verdict"] == "keep", rows["holds"]["reasons"]
+    rows = {r.workload: r for r in _run("2026Q3", workloads=["holds"])}
+    assert rows["holds"].verdict == "keep", rows["holds"].reasons
     stats = sim.stats()["models"]
     assert stats["frontier-good"]["completions"] == ITEMS
     assert stats["frontier-good"]["duplicate_completions"] == 0
@@ -206,12 +248,11 @@ def test_a_broken_workload_fails_before_paying_and_the_others_are_decided(
     scenario: dict[str, Any],
 ) -> None:
     from registry.sync import sync_workloads
-    from tasks import runtime
 
     data = _workloads(scenario["sim"].base_url)
     data["workloads"][1]["buy"][0]["api_key_env"] = "RELITIGATE_TEST_MISSING_KEY"
     scenario["file"].write_text(yaml.safe_dump(data), encoding="utf-8")
-    with runtime.registry_sessions().begin() as session:
+    with scenario["sessions"].begin() as session:
         sync_workloads(session, scenario["file"])
     from flows.quarter import QuarterFailedError
 
@@ -234,7 +275,6 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     import torch
 
     from registry.sync import sync_workloads
-    from tasks import runtime
     from tasks.gpu.tiny import build_tiny_model
 
     torch.set_num_threads(1)
@@ -251,7 +291,7 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     )
     del fine_tune["api_base"], fine_tune["limits"]
     scenario["file"].write_text(yaml.safe_dump(data), encoding="utf-8")
-    with runtime.registry_sessions().begin() as session:
+    with scenario["sessions"].begin() as session:
         sync_workloads(session, scenario["file"])
 
     _run("2026Q4", workloads=["holds"])
@@ -260,7 +300,7 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     from registry.queries import load_workload
     from registry.runs import get_run
 
-    with runtime.registry_sessions().begin() as session:
+    with scenario["sessions"].begin() as session:
         bundle = load_workload(session, "holds", with_items=False)
         decision = get_decision(session, bundle.workload.id, "2026Q4")
         assert decision is not None and decision.fine_tune_run_id is not None
@@ -280,7 +320,6 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
 def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
     scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks import runtime
     from tests.notify.slack_server import SlackServer
 
     token = "xo" + "xb-quarter-flow-test"
@@ -291,7 +330,6 @@ def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
         monkeypatch.setenv("RELITIGATE_SLACK_TOKEN", token)
         monkeypatch.setenv("RELITIGATE_SLACK_BASE_URL", slack.base_url)
         monkeypatch.setenv("RELITIGATE_SLACK_PLATFORM_CHANNEL", "C0PLATFORM")
-        runtime.reset()
 
         # one workload decided, the other not yet: no digest (it would stay incomplete)
         _run("2026Q3", workloads=["holds"], deliver=True)
@@ -324,17 +362,15 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
     from registry.decisions import decision_revisions, get_decision
     from registry.queries import load_workload
     from registry.runs import load_run_results, runs_for
-    from tasks import runtime
 
     monkeypatch.setenv("RELITIGATE_RETRY_COOLDOWN_S", "0")
-    runtime.reset()
     sim = scenario["sim"]
     frontier = sim.app.models["frontier-good"]
     healthy = frontier.p
     frontier.p = healthy.model_copy(update={"error_rate": 0.8})  # an outage on the buy side
 
     def state() -> dict[str, Any]:
-        with runtime.registry_sessions().begin() as session:
+        with scenario["sessions"].begin() as session:
             bundle = load_workload(session, "erodes", with_items=False)
             decision = get_decision(session, bundle.workload.id, "2026Q1")
             assert decision is not None
@@ -351,7 +387,7 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
             }  # fmt: skip
 
     [first] = _run("2026Q1", workloads=["erodes"])
-    assert first["verdict"] == "inconclusive", first["reasons"]
+    assert first.verdict == "inconclusive", first.reasons
     errored = state()["runs"][("frontier", 1)][1]
     assert errored > 0 and state()["runs"][("frontier", 1)][0] == 1  # after its retry pass
     paid = _completions(sim)["frontier-good"]
@@ -359,7 +395,7 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
 
     frontier.p = healthy  # the outage is over: a plain run retries the errored items only
     [second] = _run("2026Q1", workloads=["erodes"])
-    assert not second["reused"] and second["verdict"] == "retire", second["reasons"]
+    assert not second.reused and second.verdict == "retire", second.reasons
     assert _completions(sim)["frontier-good"] == ITEMS
     assert sim.stats()["models"]["frontier-good"]["duplicate_completions"] == 0
     after_retry = state()
@@ -369,10 +405,10 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
     assert after_retry["runs"][("ft", 1)] == (0, 0, ["main"])  # nothing errored: no retry
 
     [third] = _run("2026Q1", workloads=["erodes"])  # retire is final: reused, nothing called
-    assert third["reused"] and _completions(sim)["frontier-good"] == ITEMS
+    assert third.reused and _completions(sim)["frontier-good"] == ITEMS
 
     [fresh] = _run("2026Q1", workloads=["erodes"], fresh=True)  # from scratch, deliberately
-    assert not fresh["reused"] and fresh["verdict"] == "retire" and fresh["attempt"] == 2
+    assert not fresh.reused and fresh.verdict == "retire" and fresh.attempt == 2
     assert _completions(sim) == {"ft-strong": 0, "ft-weak": 2 * ITEMS, "frontier-good": 2 * ITEMS}
     final = state()
     assert final["decision"] == ("retire", 2, 3)

@@ -222,7 +222,6 @@ def test_the_flow_reads_the_token_block_from_async_code_and_never_logs_it(
     from prefect.logging.handlers import APILogWorker
 
     from flows.notices import deliver_notices
-    from tasks import runtime
 
     good, rotated = new_token(), new_token()
     block = f"slack-token-{secrets.token_hex(4)}"
@@ -232,29 +231,24 @@ def test_the_flow_reads_the_token_block_from_async_code_and_never_logs_it(
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RELITIGATE_SLACK_TOKEN_BLOCK", block)
-    runtime.reset()
 
     async def read_logs() -> str:
         async with get_client() as client:
             return "\n".join(log.message for log in await client.read_logs())
 
-    try:
-        with workspace(good) as slack, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            monkeypatch.setenv("RELITIGATE_SLACK_BASE_URL", slack.base_url)
-            slack.echo_token = True
-            Secret(value=rotated).save(block, overwrite=True)
-            runtime.reset()
-            refused: dict[str, Any] = asyncio.run(deliver_notices())
-            states_after_refusal = notice_states(migrated_url)
-            Secret(value=good).save(block, overwrite=True)
-            sent: dict[str, Any] = asyncio.run(deliver_notices())
-            APILogWorker.drain_all(timeout=10)  # logs reach Prefect's API in batches
-            logs = asyncio.run(read_logs())
-            gc.collect()
-            refs = posted_notice_ids(slack)
-    finally:
-        runtime.reset()
+    with workspace(good) as slack, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monkeypatch.setenv("RELITIGATE_SLACK_BASE_URL", slack.base_url)
+        slack.echo_token = True
+        Secret(value=rotated).save(block, overwrite=True)
+        refused: dict[str, Any] = asyncio.run(deliver_notices())
+        states_after_refusal = notice_states(migrated_url)
+        Secret(value=good).save(block, overwrite=True)
+        sent: dict[str, Any] = asyncio.run(deliver_notices())
+        APILogWorker.drain_all(timeout=10)  # logs reach Prefect's API in batches
+        logs = asyncio.run(read_logs())
+        gc.collect()
+        refs = posted_notice_ids(slack)
 
     assert refused["stopped"] == 1 and refused["failed"] == 0
     assert refused["pending"] == len(ids)

@@ -95,7 +95,6 @@ def in_process(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], *args: str)
     code. The process's environment and settings are restored afterwards by ``monkeypatch``."""
     from relitigate.cli.app import main
     from relitigate.errors import PREFECT_CONSOLE_ENV
-    from tasks import runtime
 
     for name in [k for k in os.environ if k.startswith("RELITIGATE_")]:
         monkeypatch.delenv(name)
@@ -105,13 +104,10 @@ def in_process(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], *args: str)
     # main() would otherwise choose Prefect's console handler for the rest of this process
     monkeypatch.setenv(PREFECT_CONSOLE_ENV, "prefect.logging.handlers.PrefectConsoleHandler")
     monkeypatch.setattr(sys, "argv", ["relitigate", *args])
-    runtime.reset()
     try:
         main()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    finally:
-        runtime.reset()
     return 0
 
 

@@ -14,10 +14,12 @@ import sys
 
 def main() -> None:
     import tasks.benchmark as benchmark
+    from tasks.context import opened
 
     workload, candidate, quarter, flush_s = sys.argv[1:5]
     benchmark.FLUSH_S = float(flush_s)
-    outcome = asyncio.run(benchmark.run_benchmark(workload, candidate, quarter))
+    with opened() as ctx:
+        outcome = asyncio.run(benchmark.run_benchmark(ctx, workload, candidate, quarter))
     print(json.dumps(outcome.to_json()))
 
 
