@@ -7,11 +7,20 @@ reproduce the decision. Numbers only; the rules behind them live in ``verdict.py
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from tasks.decision.sides import SideSummary
-from tasks.decision.stats import Estimate
+from tasks.decision.memo_format import (
+    errors,
+    est,
+    latency,
+    monthly,
+    num,
+    per_task,
+    pricing,
+    pvalue,
+    table,
+    usd,
+)
 from tasks.decision.trend import USEFUL_LIFE_QUARTERS, TrendSummary
 from tasks.decision.verdict import trend_sentence
 
@@ -59,11 +68,11 @@ def _workload(o: DecisionOutcome) -> str:
     rows = [
         ("Case", _CASE_TEXT[o.case]),
         ("Production volume", "unknown" if volume is None else f"{volume:,.0f} calls/day"),
-        ("Fine-tune fixed costs", f"{_usd(o.money.fixed_costs_monthly_usd, 0)}/month"),
+        ("Fine-tune fixed costs", f"{usd(o.money.fixed_costs_monthly_usd, 0)}/month"),
         ("Fine-tune age", "unknown" if age is None else f"{age} quarter(s) in production"),
         ("Eval items (paired)", f"{o.fine_tune.n_items}"),
     ]
-    return "## Workload\n\n" + _table(("Workload", o.workload), rows)
+    return "## Workload\n\n" + table(("Workload", o.workload), rows)
 
 
 def _candidates(o: DecisionOutcome) -> str:
@@ -73,7 +82,7 @@ def _candidates(o: DecisionOutcome) -> str:
             f"`{s.name}`",
             f"`{s.route}`",
             s.model_version or "unrecorded",
-            _pricing(s),
+            pricing(s),
         )
         for s in (o.fine_tune, *o.buys)
     ]
@@ -84,27 +93,27 @@ def _candidates(o: DecisionOutcome) -> str:
         "challenger (smallest erosion p-value)."
     )
     header = ("Role", "Name", "Route", "Version", "Pricing")
-    return "## Candidates\n\n" + _table(header, rows) + "\n\n" + note
+    return "## Candidates\n\n" + table(header, rows) + "\n\n" + note
 
 
 def _head_to_head(o: DecisionOutcome) -> str:
     ft, buy, m = o.fine_tune, o.buy, o.money
     rows = [
-        ("Quality (mean score, 95% CI)", _est(ft.quality), _est(buy.quality)),
+        ("Quality (mean score, 95% CI)", est(ft.quality), est(buy.quality)),
         ("Passed", f"{ft.n_passed} / {ft.n_items}", f"{buy.n_passed} / {buy.n_items}"),
-        ("Errored items", _errors(ft), _errors(buy)),
-        ("Cost per call", _usd(ft.cost_per_call_usd, 6), _usd(buy.cost_per_call_usd, 6)),
+        ("Errored items", errors(ft), errors(buy)),
+        ("Cost per call", usd(ft.cost_per_call_usd, 6), usd(buy.cost_per_call_usd, 6)),
         (
             "Cost per useful task",
-            _per_task(ft.cost_per_useful_task_usd),
-            _per_task(buy.cost_per_useful_task_usd),
+            per_task(ft.cost_per_useful_task_usd),
+            per_task(buy.cost_per_useful_task_usd),
         ),
         (
             "Monthly cost at volume",
-            _monthly(m.fine_tune_monthly_variable_usd),
-            _monthly(m.buy_monthly_usd),
+            monthly(m.fine_tune_monthly_variable_usd),
+            monthly(m.buy_monthly_usd),
         ),
-        ("Latency p50 / p95", _latency(ft), _latency(buy)),
+        ("Latency p50 / p95", latency(ft), latency(buy)),
         (
             "Tokens per call (prompt / completion)",
             f"{ft.mean_prompt_tokens:.0f} / {ft.mean_completion_tokens:.0f}",
@@ -116,11 +125,11 @@ def _head_to_head(o: DecisionOutcome) -> str:
     lines = [
         "## Head-to-head",
         "",
-        _table(("", f"fine-tune `{ft.name}`", f"buy `{buy.name}`"), rows),
+        table(("", f"fine-tune `{ft.name}`", f"buy `{buy.name}`"), rows),
         "",
-        f"- Quality ratio fine-tune / buy: {_est(c.ratio)}; score interval with the variance "
+        f"- Quality ratio fine-tune / buy: {est(c.ratio)}; score interval with the variance "
         "taken under the null (docs/statistics.md).",
-        f"- Paired difference fine-tune - buy: {_est(c.difference, signed=True)}.",
+        f"- Paired difference fine-tune - buy: {est(c.difference, signed=True)}.",
         f"- McNemar exact test on pass/fail: {o.mcnemar.fine_tune_only} items only the "
         f"fine-tune passed, {o.mcnemar.buy_only} only the buy passed, p = "
         f"{o.mcnemar.p_value:.3g}.",
@@ -131,48 +140,48 @@ def _head_to_head(o: DecisionOutcome) -> str:
         "Costs per call and per useful task come from answered calls only.",
         "- Net monthly savings of keeping the fine-tune (buy - fine-tune - fixed costs, "
         f"{m.days_per_month} days/month): "
-        + ("unknown (volume not recorded)" if savings is None else _usd(savings, 0))
+        + ("unknown (volume not recorded)" if savings is None else usd(savings, 0))
         + ".",
     ]
-    rows2 = [
+    lines += ["", _every_buy(o)]
+    return "\n".join(lines)
+
+
+def _every_buy(o: DecisionOutcome) -> str:
+    rows = [
         (
             f"`{b.name}`" + (" (compared)" if b is o.buy else ""),
-            _est(b.quality),
-            _per_task(b.cost_per_useful_task_usd),
-            _errors(b),
-            _est(cmp.ratio if o.case == "cost_distillation" else cmp.difference),
-            _pvalue(cmp.p_eroded),
-            _pvalue(cmp.p_adjusted),
+            est(b.quality),
+            per_task(b.cost_per_useful_task_usd),
+            errors(b),
+            est(cmp.ratio if o.case == "cost_distillation" else cmp.difference),
+            pvalue(cmp.p_eroded),
+            pvalue(cmp.p_adjusted),
             "yes" if cmp.holds else "no",
         )
         for b, cmp in zip(o.buys, o.comparisons, strict=True)
     ]
     measure = "Ratio" if o.case == "cost_distillation" else "Difference"
-    lines += [
-        "",
+    header = (
+        "Buy",
+        "Quality",
+        "Cost per useful task",
+        "Errors",
+        f"{measure} vs fine-tune",
+        "Erosion p",
+        "Adjusted p",
+        "Holds",
+    )
+    return (
         f"Every buy alternative ({o.comparison.correction}; erosion is found when an "
-        f"adjusted p-value is below {o.thresholds.significance_alpha / 2:g}):",
-        "",
-        _table(
-            (
-                "Buy",
-                "Quality",
-                "Cost per useful task",
-                "Errors",
-                f"{measure} vs fine-tune",
-                "Erosion p",
-                "Adjusted p",
-                "Holds",
-            ),
-            rows2,
-        ),
-    ]
-    return "\n".join(lines)
+        f"adjusted p-value is below {o.thresholds.significance_alpha / 2:g}):\n\n"
+        + table(header, rows)
+    )
 
 
 def _gates(o: DecisionOutcome) -> str:
     rows = [(g.name, _STATUS[g.status], g.evidence, g.rule) for g in o.gates]
-    return "## Gates\n\n" + _table(("Gate", "Status", "Evidence", "Rule"), rows)
+    return "## Gates\n\n" + table(("Gate", "Status", "Evidence", "Rule"), rows)
 
 
 def _verdict(o: DecisionOutcome) -> str:
@@ -189,12 +198,12 @@ def _history(o: DecisionOutcome, chart_filename: str | None) -> str:
     rows = [
         (
             p.quarter,
-            _num(p.advantage),
+            num(p.advantage),
             p.verdict or "",
-            _num(p.fine_tune_quality),
-            _num(p.buy_quality),
-            _per_task(p.fine_tune_cost_per_useful_task),
-            _per_task(p.buy_cost_per_useful_task),
+            num(p.fine_tune_quality),
+            num(p.buy_quality),
+            per_task(p.fine_tune_cost_per_useful_task),
+            per_task(p.buy_cost_per_useful_task),
         )
         for p in [*o.history, o.history_point()]
     ]
@@ -210,7 +219,7 @@ def _history(o: DecisionOutcome, chart_filename: str | None) -> str:
     lines = [
         "## History and trend",
         "",
-        _table(header, rows),
+        table(header, rows),
         "",
         f"- Trend: {trend_sentence(o.trend)}.",
         f"- Age: {_age_sentence(o.trend)}",
@@ -267,62 +276,3 @@ def _thresholds(o: DecisionOutcome) -> str:
         f"{t.max_error_rate:.0%} per side, domain margin {t.domain_margin_min:+}, horizon "
         f"{t.warning_horizon_quarters} quarters"
     )
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    out = [line(header), "|" + "|".join("---" for _ in header) + "|"]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
-
-
-def _est(e: Estimate, *, signed: bool = False) -> str:
-    fmt = "{:+.3f}" if signed else "{:.3f}"
-    return f"{fmt.format(e.value)} ({fmt.format(e.low)} to {fmt.format(e.high)}, {e.method})"
-
-
-def _usd(x: float, digits: int) -> str:
-    if x != x:  # NaN: no answered call
-        return "n/a (no answered call)"
-    sign = "-" if x < 0 else ""
-    return f"{sign}${abs(x):,.{digits}f}"
-
-
-def _per_task(x: float | None) -> str:
-    return "n/a (nothing passed)" if x is None else _usd(x, 6)
-
-
-def _monthly(x: float | None) -> str:
-    return "unknown" if x is None else _usd(x, 0)
-
-
-def _num(x: float | None) -> str:
-    return "" if x is None else f"{x:.3f}"
-
-
-def _pvalue(p: float) -> str:
-    return f"{p:.3g}" if p >= 0.001 else "< 0.001"
-
-
-def _errors(s: SideSummary) -> str:
-    return f"{s.n_errors} ({s.error_rate:.1%})"
-
-
-def _latency(s: SideSummary) -> str:
-    if s.latency_p50_ms is None or s.latency_p95_ms is None:
-        return "n/a"
-    return f"{s.latency_p50_ms:,.0f} / {s.latency_p95_ms:,.0f} ms"
-
-
-def _pricing(s: SideSummary) -> str:
-    if s.throughput is not None:
-        t = s.throughput
-        batch = "" if t.batch_size is None else f", batch {t.batch_size}"
-        return f"GPU: {t.hardware}, {t.items_per_s:,.1f} items/s{batch}" + (
-            "" if t.gpu_usd_per_hour is None else f", ${t.gpu_usd_per_hour:,.2f}/h"
-        )
-    if not s.pricing:
-        return "unrecorded"
-    return ", ".join(f"{k}={v}" for k, v in s.pricing.items())

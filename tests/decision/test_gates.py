@@ -4,15 +4,14 @@ import pytest
 
 from tasks.decision.comparison import BuyComparison
 from tasks.decision.gates import (
-    advantage_gate,
     domain_stability_gate,
     error_rate_gate,
     eval_items_gate,
-    net_savings_gate,
     task_stability_gate,
     training_examples_gate,
     volume_gate,
 )
+from tasks.decision.measured_gates import advantage_gate, net_savings_gate
 from tasks.decision.money import money_summary
 from tasks.decision.sides import summarize
 from tasks.decision.stats import Estimate

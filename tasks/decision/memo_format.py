@@ -1,0 +1,67 @@
+"""How the memo writes its numbers: markdown tables, estimates, money, p-values, sides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tasks.decision.sides import SideSummary
+from tasks.decision.stats import Estimate
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [line(header), "|" + "|".join("---" for _ in header) + "|"]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def est(e: Estimate, *, signed: bool = False) -> str:
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    return f"{fmt.format(e.value)} ({fmt.format(e.low)} to {fmt.format(e.high)}, {e.method})"
+
+
+def usd(x: float, digits: int) -> str:
+    if x != x:  # NaN: no answered call
+        return "n/a (no answered call)"
+    sign = "-" if x < 0 else ""
+    return f"{sign}${abs(x):,.{digits}f}"
+
+
+def per_task(x: float | None) -> str:
+    return "n/a (nothing passed)" if x is None else usd(x, 6)
+
+
+def monthly(x: float | None) -> str:
+    return "unknown" if x is None else usd(x, 0)
+
+
+def num(x: float | None) -> str:
+    return "" if x is None else f"{x:.3f}"
+
+
+def pvalue(p: float) -> str:
+    return f"{p:.3g}" if p >= 0.001 else "< 0.001"
+
+
+def errors(s: SideSummary) -> str:
+    return f"{s.n_errors} ({s.error_rate:.1%})"
+
+
+def latency(s: SideSummary) -> str:
+    if s.latency_p50_ms is None or s.latency_p95_ms is None:
+        return "n/a"
+    return f"{s.latency_p50_ms:,.0f} / {s.latency_p95_ms:,.0f} ms"
+
+
+def pricing(s: SideSummary) -> str:
+    if s.throughput is not None:
+        t = s.throughput
+        batch = "" if t.batch_size is None else f", batch {t.batch_size}"
+        return f"GPU: {t.hardware}, {t.items_per_s:,.1f} items/s{batch}" + (
+            "" if t.gpu_usd_per_hour is None else f", ${t.gpu_usd_per_hour:,.2f}/h"
+        )
+    if not s.pricing:
+        return "unrecorded"
+    return ", ".join(f"{k}={v}" for k, v in s.pricing.items())
