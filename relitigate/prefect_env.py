@@ -12,7 +12,8 @@ No connection leaves the machine unless the user configured its destination, so:
   a failed call and a "database is locked" traceback at every start), and its UI shows no
   promotional content;
 - litellm reads its bundled price map and never fetches one (``LITELLM_LOCAL_MODEL_COST_MAP``,
-  ``LITELLM_OFFLINE_MODE``; the provider adapter sets them too, before its import).
+  ``LITELLM_OFFLINE_MODE``; :mod:`tasks.evaluation.litellm_api` sets them too, before its
+  first import of litellm).
 
 A value the user set wins.
 """

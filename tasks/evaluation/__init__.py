@@ -1,7 +1,8 @@
 """The evaluation engine: run a candidate over eval items, priced, scored, checkpointed.
 
-Ground floor: imports litellm only in :mod:`tasks.evaluation.provider` (lazily), and never
-the registry; results leave through a :class:`~tasks.evaluation.types.ResultSink`.
+Ground floor: imports litellm only in :mod:`tasks.evaluation.litellm_api` (lazily, offline),
+and never the registry, the decision core, Prefect or the front door; results leave through a
+:class:`~tasks.evaluation.types.ResultSink`.
 """
 
 from tasks.evaluation.errors import (

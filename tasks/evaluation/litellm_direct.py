@@ -20,9 +20,10 @@ session:
   message content, which can add beta headers);
 - per call: ``transform_request``, ``sign_request``, the POST, ``transform_response``.
 
-HTTP statuses map to the engine's errors as on the OpenAI-compatible path
-(:func:`~tasks.evaluation.provider.status_error`: 429 with Retry-After, 5xx transient;
-401/403/404/other 4xx permanent). Other providers still go through ``litellm.acompletion``.
+litellm is reached through :mod:`tasks.evaluation.litellm_api`. HTTP statuses map to the
+engine's errors as on the OpenAI-compatible path (:func:`~tasks.evaluation.wire.status_error`:
+429 with Retry-After, 5xx transient; 401/403/404/other 4xx permanent). Other providers still
+go through ``litellm.acompletion``.
 """
 
 from __future__ import annotations
@@ -35,14 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks.evaluation.errors import ConfigurationError, TransientProviderError
-from tasks.evaluation.provider import (
-    Completion,
-    Route,
-    litellm_error,
-    load_litellm,
-    post,
-    status_error,
-)
+from tasks.evaluation.litellm_api import load_litellm, provider_chat_config, with_api_route
+from tasks.evaluation.provider import Completion, Route, completion_of
+from tasks.evaluation.wire import litellm_error, open_session, post, status_error
 from tasks.redaction import register_secret
 
 # Keys litellm's provider handlers take out of the mapped params before the transforms.
@@ -93,12 +89,10 @@ class CallLoggingStandIn:
 
 def endpoint_url(endpoint: Endpoint, api_base: str | None, env: Mapping[str, str]) -> str:
     """The chat URL litellm would call: the base, with the provider's route appended."""
-    from litellm.litellm_core_utils.url_utils import ensure_api_route
-
     base = api_base or endpoint.default_base
     if env.get(endpoint.suffix_off_env, "").lower() in ("1", "true", "yes"):
         return base
-    return str(ensure_api_route(base, endpoint.route_suffix))
+    return with_api_route(base, endpoint.route_suffix)
 
 
 def plain_text(messages: Sequence[Mapping[str, Any]]) -> bool:
@@ -118,21 +112,16 @@ class LiteLLMDirectProvider:
         concurrency: int,
         timeout_s: float,
     ) -> None:
-        import aiohttp
         import httpx
 
         litellm = load_litellm()
-        from litellm.utils import ProviderConfigManager
-
         self.route = route
         self._httpx = httpx
         self._model_response = litellm.ModelResponse
         endpoint = DIRECT_PROVIDERS[route.provider]
         self._api_key = api_key or os.environ.get(endpoint.key_env)
         register_secret(self._api_key)
-        config = ProviderConfigManager.get_provider_chat_config(
-            model=route.model, provider=litellm.LlmProviders(route.provider)
-        )
+        config = provider_chat_config(route.model, route.provider)
         if config is None:
             raise ConfigurationError(f"route {route.route!r}: litellm has no chat config")
         self._config = config
@@ -162,10 +151,7 @@ class LiteLLMDirectProvider:
             raise ConfigurationError(f"route {route.route!r}: {exc}") from exc
         self._logging: Any = CallLoggingStandIn()  # typed as litellm's Logging
         self._request = httpx.Request("POST", self._url)  # only read when a reply is bad
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300),
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
-        )
+        self._session = open_session(concurrency=concurrency, timeout_s=timeout_s)
 
     def _auth_headers(self, messages: list[Any]) -> dict[str, Any]:
         headers: dict[str, Any] = self._config.validate_environment(
@@ -231,13 +217,7 @@ class LiteLLMDirectProvider:
                 api_key=self._api_key,
                 json_mode=self._json_mode,
             )
-            usage = getattr(reply, "usage", None)
-            return Completion(
-                text=reply.choices[0].message.content or "",
-                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                model_version=reply.model,
-            )
+            return completion_of(reply)
         except Exception as exc:  # a transform's own error types for a malformed reply
             raise TransientProviderError(
                 f"route {route!r}: litellm cannot read the reply ({exc!r}): {raw[:200]!r}",

@@ -1,4 +1,4 @@
-"""The provider adapter: the only module that imports litellm (lazily) or talks HTTP.
+"""The provider adapter: resolves routes, prices them, and sends each chat request.
 
 litellm's value is kept; its per-call overhead is not paid on the hot path:
 
@@ -19,9 +19,11 @@ litellm's value is kept; its per-call overhead is not paid on the hot path:
   ``CandidateSpec.transport = "litellm"`` forces litellm for any route, ``"acompletion"``
   forces ``litellm.acompletion``.
 
-Errors come back as :class:`~tasks.evaluation.errors.ProviderError` subclasses: transient
-(429 with its Retry-After, 408/409/5xx, timeouts, connection errors) or permanent (401/403
-auth, 404 unknown model, other 4xx). Each provider registers the key it is given with
+litellm is reached only through :mod:`tasks.evaluation.litellm_api` (imported lazily, offline)
+and HTTP only through :mod:`tasks.evaluation.wire`. Errors come back as
+:class:`~tasks.evaluation.errors.ProviderError` subclasses: transient (429 with its
+Retry-After, 408/409/5xx, timeouts, connection errors) or permanent (401/403 auth, 404
+unknown model, other 4xx). Each provider registers the key it is given with
 :mod:`tasks.redaction`, and the engine's errors scrub their messages, so an error body that
 quotes the key back never carries it further.
 """
@@ -29,27 +31,17 @@ quotes the key back never carries it further.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from tasks.evaluation.errors import (
-    AuthenticationFailed,
-    PermanentProviderError,
-    ProviderError,
-    TransientProviderError,
-    UnknownModelError,
-)
+from tasks.evaluation.errors import TransientProviderError, UnknownModelError
+from tasks.evaluation.litellm_api import load_litellm
 from tasks.evaluation.types import CandidateSpec
+from tasks.evaluation.wire import litellm_error, open_session, post, status_error
 from tasks.redaction import register_secret
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
 _OPENAI_COMPATIBLE = frozenset(
     {
@@ -63,16 +55,6 @@ _OPENAI_COMPATIBLE = frozenset(
     }
 )
 _DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
-
-
-def load_litellm() -> Any:
-    """Import litellm on first use (about 3 s), quiet and without telemetry or callbacks."""
-    import litellm
-
-    litellm.telemetry = False
-    litellm.suppress_debug_info = True
-    litellm.drop_params = False
-    return litellm
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +86,17 @@ class TokenPrices:
 
     input_usd_per_token: Decimal
     output_usd_per_token: Decimal
+
+
+def completion_of(reply: Any) -> Completion:
+    """The :class:`Completion` in a litellm ``ModelResponse``."""
+    usage = getattr(reply, "usage", None)
+    return Completion(
+        text=reply.choices[0].message.content or "",
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        model_version=getattr(reply, "model", None),
+    )
 
 
 class Provider(Protocol):
@@ -156,56 +149,6 @@ def cost_map_prices(route: Route) -> TokenPrices | None:
     return None
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
-
-
-def status_error(
-    route: str, status: int, message: str, headers: Mapping[str, str] | None = None
-) -> ProviderError:
-    """The engine's error for an HTTP status from a provider."""
-    text = f"route {route!r}: provider answered HTTP {status}: {message[:300]}"
-    if status in (401, 403):
-        return AuthenticationFailed(
-            f"{text}; check the API key variable of this candidate", route=route, status=status
-        )
-    if status == 404:
-        return UnknownModelError(
-            f"{text}; check the model name and api_base", route=route, status=status
-        )
-    if status == 429:
-        return TransientProviderError(
-            text,
-            route=route,
-            kind="rate_limit",
-            status=status,
-            retry_after_s=_retry_after(headers or {}),
-        )
-    if status in (408, 409) or status >= 500:
-        return TransientProviderError(
-            text,
-            route=route,
-            kind="server",
-            status=status,
-            retry_after_s=_retry_after(headers or {}),
-        )
-    return PermanentProviderError(f"{text}; fix the request parameters", route=route, status=status)
-
-
 class OpenAICompatibleProvider:
     """OpenAI chat completions over one shared aiohttp session (per route and run)."""
 
@@ -218,8 +161,6 @@ class OpenAICompatibleProvider:
         concurrency: int,
         timeout_s: float,
     ) -> None:
-        import aiohttp
-
         assert route.api_base is not None
         register_secret(api_key)
         self.route = route
@@ -229,10 +170,7 @@ class OpenAICompatibleProvider:
             "Authorization": f"Bearer {api_key or 'none'}",
         }
         self._params = dict(params)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=300),
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
-        )
+        self._session = open_session(concurrency=concurrency, timeout_s=timeout_s)
 
     async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
         body = json.dumps({"model": self.route.model, "messages": messages, **self._params})
@@ -256,48 +194,6 @@ class OpenAICompatibleProvider:
 
     async def aclose(self) -> None:
         await self._session.close()
-
-
-def _error_message(raw: bytes) -> str:
-    try:
-        err = json.loads(raw).get("error")
-        return str(err.get("message", err)) if isinstance(err, dict) else str(err)
-    except (ValueError, AttributeError):
-        return raw[:300].decode(errors="replace")
-
-
-async def post(
-    session: Any, url: str, body: str | bytes, headers: Mapping[str, str], route: str
-) -> tuple[Mapping[str, str], bytes]:
-    """POST ``body`` on an aiohttp session: the reply's headers and body on HTTP 200.
-
-    Any other status raises :func:`status_error`'s error; timeouts and connection failures
-    raise a transient error.
-    """
-    import aiohttp
-
-    try:
-        async with session.post(url, data=body, headers=headers) as resp:
-            raw: bytes = await resp.read()
-            if resp.status != 200:
-                raise status_error(route, resp.status, _error_message(raw), resp.headers)
-            return resp.headers, raw
-    except TimeoutError as exc:
-        raise TransientProviderError(
-            f"route {route!r}: no reply within the timeout", route=route, kind="timeout"
-        ) from exc
-    except aiohttp.ClientError as exc:
-        raise TransientProviderError(
-            f"route {route!r}: connection failed: {exc!r}", route=route, kind="connection"
-        ) from exc
-
-
-def litellm_error(route: str, exc: Exception) -> ProviderError:
-    """The engine's error for an exception of litellm's: by its HTTP status, else transient."""
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status_error(route, status, str(exc))
-    return TransientProviderError(f"route {route!r}: {exc!r}", route=route, kind="server")
 
 
 class LiteLLMProvider:
@@ -344,13 +240,7 @@ class LiteLLMProvider:
             raise
         except Exception as exc:  # litellm raises its own types for provider quirks
             raise litellm_error(route, exc) from exc
-        usage = getattr(resp, "usage", None)
-        return Completion(
-            text=resp.choices[0].message.content or "",
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            model_version=getattr(resp, "model", None),
-        )
+        return completion_of(resp)
 
     async def aclose(self) -> None:
         return None

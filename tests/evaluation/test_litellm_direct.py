@@ -17,6 +17,7 @@ from tasks.evaluation.errors import (
     ConfigurationError,
     UnknownModelError,
 )
+from tasks.evaluation.litellm_api import load_litellm
 from tasks.evaluation.litellm_direct import (
     DIRECT_PROVIDERS,
     CallLoggingStandIn,
@@ -24,7 +25,7 @@ from tasks.evaluation.litellm_direct import (
     endpoint_url,
     plain_text,
 )
-from tasks.evaluation.provider import load_litellm, open_provider, resolve_route
+from tasks.evaluation.provider import open_provider, resolve_route
 from tasks.evaluation.retry import RetryPolicy
 from tasks.evaluation.scorers import build_scorer
 from tests.evaluation.conftest import ITEMS, ListSink, spec_for

@@ -14,9 +14,9 @@ from tasks.evaluation.errors import (
 )
 from tasks.evaluation.pacing import Pacer, TokenBucket
 from tasks.evaluation.prompt import render
-from tasks.evaluation.provider import _retry_after, status_error
 from tasks.evaluation.retry import Attempts, RetryPolicy, backoff_s, call_with_retry
 from tasks.evaluation.types import EvalItem, FewShot, Limits, PromptSpec
+from tasks.evaluation.wire import retry_after_s, status_error
 
 pytestmark = pytest.mark.anyio
 PROMPT = PromptSpec(
@@ -147,9 +147,9 @@ def test_status_errors(status: int, kind: str) -> None:
 
 
 def test_retry_after_headers() -> None:
-    assert _retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    assert _retry_after({"retry-after": "3"}) == 3.0
-    assert _retry_after({}) is None
+    assert retry_after_s({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert retry_after_s({"retry-after": "3"}) == 3.0
+    assert retry_after_s({}) is None
 
 
 def test_token_bucket_waits_and_tolerates_debt() -> None:
@@ -161,7 +161,7 @@ def test_token_bucket_waits_and_tolerates_debt() -> None:
     assert bucket.wait_s(1) > 0.5
 
 
-async def test_pacer_bounds_concurrency_and_holds_after_retry_after() -> None:
+async def test_pacer_bounds_concurrency_and_holds_afterretry_after_s() -> None:
     pacer = Pacer(Limits(concurrency=2))
     pacer.hold(0.1)
     t0 = time.monotonic()
