@@ -59,22 +59,30 @@ def store_eval_set(
         eval_set = EvalSet(name=name)
         session.add(eval_set)
         session.flush()
-    existing = session.scalar(
+    version = session.scalar(
         select(EvalSetVersion).where(
             EvalSetVersion.eval_set_id == eval_set.id,
             EvalSetVersion.content_hash == parsed.content_hash,
         )
     )
-    if existing is not None:
-        return ImportedVersion(
-            eval_set_id=eval_set.id,
-            eval_set_name=eval_set.name,
-            version_id=existing.id,
-            version=existing.version,
-            content_hash=existing.content_hash,
-            item_count=existing.item_count,
-            created=False,
-        )
+    created = version is None
+    if version is None:
+        version = _new_version(session, eval_set, parsed, source_path)
+    return ImportedVersion(
+        eval_set_id=eval_set.id,
+        eval_set_name=eval_set.name,
+        version_id=version.id,
+        version=version.version,
+        content_hash=version.content_hash,
+        item_count=version.item_count,
+        created=created,
+    )
+
+
+def _new_version(
+    session: Session, eval_set: EvalSet, parsed: ParsedEvalSet, source_path: str | None
+) -> EvalSetVersion:
+    """The next version of ``eval_set``, with its items inserted in batches."""
     last = session.scalar(
         select(func.max(EvalSetVersion.version)).where(EvalSetVersion.eval_set_id == eval_set.id)
     )
@@ -100,15 +108,7 @@ def store_eval_set(
     ]
     for start in range(0, len(rows), _INSERT_BATCH):
         session.execute(insert(EvalItem), rows[start : start + _INSERT_BATCH])
-    return ImportedVersion(
-        eval_set_id=eval_set.id,
-        eval_set_name=eval_set.name,
-        version_id=version.id,
-        version=version.version,
-        content_hash=version.content_hash,
-        item_count=version.item_count,
-        created=True,
-    )
+    return version
 
 
 def import_eval_set(
