@@ -2,7 +2,8 @@
 
 What a user declares about a workload (gate thresholds, scorer settings, a candidate's
 prompt, pricing and limits) and the kinds that the registry and the engines share (case,
-role, runner, error kind) are each defined here, once, as pydantic models and enumerations.
+role, runner, error kind, verdict) are each defined here, once, as pydantic models and
+enumerations.
 
 Where it sits: at the bottom, under the registry, the engines and the front door alike.
 It imports pydantic and the standard library only, so every layer may import it without
@@ -33,7 +34,7 @@ from vocabulary.fields import (
     Share,
     Strict,
 )
-from vocabulary.kinds import CandidateRole, Case, ErrorKind, Runner
+from vocabulary.kinds import CandidateRole, Case, ErrorKind, Runner, Verdict
 from vocabulary.scorers import (
     SCORER_KINDS,
     ExactScorer,
@@ -78,5 +79,6 @@ __all__ = [
     "Strict",
     "Thresholds",
     "TokenF1Scorer",
+    "Verdict",
     "scorer_settings",
 ]

@@ -54,3 +54,12 @@ class ErrorKind(enum.StrEnum):
     """Not called: the run's budget cap was reached; a retry pass leaves it alone."""
     OTHER = "other"
     """Anything else (and rows stored before a finer kind existed)."""
+
+
+class Verdict(enum.StrEnum):
+    """The quarter's decision for a workload."""
+
+    KEEP = "keep"
+    WATCH = "watch"
+    RETIRE = "retire"
+    INCONCLUSIVE = "inconclusive"

@@ -64,6 +64,15 @@ def test_file_registry_and_engines_share_one_definition_of_each_concept() -> Non
     assert get_type_hints(ItemResult)["error_kind"] == ErrorKind | None
 
 
+def test_the_decision_cores_literal_kinds_spell_the_shared_enumerations() -> None:
+    from tasks.decision import types
+    from vocabulary import CandidateRole, Case, Verdict
+
+    assert set(get_args(types.Case)) == {c.value for c in Case}
+    assert set(get_args(types.Role)) == {r.value for r in CandidateRole}
+    assert tuple(v.value for v in Verdict) == types.VERDICTS
+
+
 @pytest.mark.parametrize(
     ("written", "stored", "effective"),
     [
