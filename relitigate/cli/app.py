@@ -11,7 +11,9 @@ command missing from that map gets every module. ``from relitigate.cli.app impor
 the complete application (built on first access).
 
 Failures end in one line and an exit code (see :mod:`relitigate.errors`); ``--debug`` (before
-the command) or ``RELITIGATE_DEBUG=1`` adds the traceback.
+the command) or ``RELITIGATE_DEBUG=1`` adds the traceback. ``--version`` prints the version
+without registering any command module; ``--install-completion`` and ``--show-completion``
+are typer's shell completion (bash, zsh, fish, PowerShell).
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ MODULES: tuple[str, ...] = (
 )
 """Every command module, in registration (and ``--help``) order."""
 
+VERSION_OPTION = "--version"
+BASE_COMMANDS = frozenset({"version"})
+"""Commands of the base application, which needs no command module."""
+
 
 def version() -> None:
     """Print relitigate's version."""
@@ -72,12 +78,27 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _version_option(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
 def _global_options(
     debug: Annotated[
         bool,
         typer.Option(
             DEBUG_OPTION,
             help=f"Show tracebacks (failures otherwise end in one line); or set {DEBUG_ENV}=1.",
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            VERSION_OPTION,
+            callback=_version_option,
+            is_eager=True,
+            help="Print relitigate's version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -96,7 +117,7 @@ def _new_app() -> typer.Typer:
         help="Re-litigate production fine-tunes against the frontier model you could buy instead.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         epilog=EXIT_CODES_HELP,
     )
     app.callback()(_global_options)
@@ -121,9 +142,11 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The application: every command, or only ``version`` and the module defining ``command``.
 
     Falls back to every module when ``command`` is unknown to :data:`COMMAND_MODULES` or its
-    module turns out not to define it.
+    module turns out not to define it. ``version`` needs no module.
     """
     app = _new_app()
+    if command in BASE_COMMANDS:
+        return app
     module = COMMAND_MODULES.get(command) if command else None
     if module is not None:
         importlib.import_module(f"relitigate.cli.{module}").register(app)
@@ -137,10 +160,12 @@ def build_app(command: str | None = None) -> typer.Typer:
 
 def _command_of(argv: Sequence[str]) -> str | None:
     """The command named first on the command line, after ``--debug`` (None: an option such
-    as ``--help``)."""
+    as ``--help``; ``version`` for ``--version``)."""
     rest = list(argv)
     while rest and rest[0] == DEBUG_OPTION:
         rest.pop(0)
+    if rest and rest[0] == VERSION_OPTION:
+        return "version"
     return rest[0] if rest and not rest[0].startswith("-") else None
 
 

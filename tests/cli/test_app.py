@@ -39,6 +39,50 @@ def test_command_map_matches_the_modules() -> None:
         "version", "report", "history", "routing",
     }  # fmt: skip
     assert cli.command_names(cli.build_app("no-such-command")) == {*seen, "version"}
+    assert cli.command_names(cli.build_app("version")) == {"version"}
+
+
+# As the console script runs it: the program name (hence the completion variable) is relitigate.
+AS_INSTALLED = "import sys; sys.argv[0] = 'relitigate'; from relitigate.cli.app import main; main()"
+
+
+def _relitigate(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-c", AS_INSTALLED, *argv],
+        capture_output=True, text=True, check=False, env={**os.environ, **env},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--debug", "--version"], ["version"]])
+def test_version_as_a_root_option_and_a_command_loads_no_command_module(argv: list[str]) -> None:
+    from relitigate import __version__
+    from relitigate.cli.app import _command_of, build_app, command_names
+
+    out = _relitigate(*argv)
+    assert (out.returncode, out.stdout, out.stderr) == (0, f"{__version__}\n", "")
+    assert command_names(build_app(_command_of(argv))) == {"version"}
+
+
+def test_shell_completion_completes_commands_and_choices() -> None:
+    """The protocol the installed completion script speaks (bash here): the shell sets the
+    completion variable and the words so far; relitigate answers with the candidates."""
+    commands = _relitigate(
+        _RELITIGATE_COMPLETE="complete_bash", COMP_WORDS="relitigate rep", COMP_CWORD="1"
+    )
+    assert (commands.returncode, commands.stdout.split()) == (0, ["report"])
+    choices = _relitigate(
+        _RELITIGATE_COMPLETE="complete_bash", COMP_WORDS="relitigate report --format ",
+        COMP_CWORD="3",
+    )  # fmt: skip
+    assert choices.returncode == 0 and {"json", "csv", "html"} <= set(choices.stdout.split())
+    script = _relitigate(
+        "--show-completion", "zsh", _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1"
+    )
+    assert script.returncode == 0 and "_RELITIGATE_COMPLETE=complete_zsh" in script.stdout
+    help_text = _relitigate("--help").stdout
+    assert all(o in help_text for o in ("--version", "--install-completion", "--show-completion"))
 
 
 def _main_with_failing_command(monkeypatch: pytest.MonkeyPatch, exc: Exception, *argv: str) -> int:
