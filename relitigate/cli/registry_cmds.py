@@ -1,4 +1,5 @@
-"""Registry commands: ``init``, ``sync``, ``workloads``, ``workload``, ``evalset import|show``.
+"""Registry commands: ``init``, ``sync``, ``workloads``, ``workload``; ``evalset import|show``
+are :mod:`relitigate.cli.evalset_cmds`.
 
 SQLAlchemy, pandas and the registry are imported inside the command bodies so that
 ``relitigate --help`` stays fast; litellm and Prefect are never imported here. Every write
@@ -31,7 +32,7 @@ def _url() -> str:
     return load_settings().resolved_database_url()
 
 
-def _evalset_limits() -> EvalSetLimits:
+def evalset_limits() -> EvalSetLimits:
     from relitigate.settings import load_settings
 
     return load_settings().evalset_limits()
@@ -53,7 +54,7 @@ def _display_url(url: str) -> str:
         return "<invalid URL>"
 
 
-def _open_registry() -> sessionmaker[Session]:
+def open_checked_registry() -> sessionmaker[Session]:
     """A session factory on an initialised, up-to-date registry."""
     from registry.db import open_registry
 
@@ -65,7 +66,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
@@ -105,12 +106,12 @@ def sync(
     from registry.sync import apply_sync, prepare_sync
 
     # Everything is read and checked, by the engines' rules too, before the registry opens.
-    plan = prepare_sync(file, limits=_evalset_limits(), check=_engine_check, document=document)
-    factory = _open_registry()
+    plan = prepare_sync(file, limits=evalset_limits(), check=_engine_check, document=document)
+    factory = open_checked_registry()
     with factory.begin() as session:
         report = apply_sync(session, plan)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "created": list(report.created),
                 "updated": list(report.updated),
@@ -142,14 +143,14 @@ def workloads(
     """List the workloads in the registry."""
     from registry.queries import list_workloads, workload_summary
 
-    factory = _open_registry()
+    factory = open_checked_registry()
     with factory() as session:
         rows = [
             workload_summary(session, w)
             for w in list_workloads(session, include_archived=include_archived)
         ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     from rich.console import Console
     from rich.table import Table
@@ -182,13 +183,13 @@ def workload(
     """Show one workload with its candidates, thresholds and eval set."""
     from registry.queries import get_workload, workload_summary
 
-    factory = _open_registry()
+    factory = open_checked_registry()
     with factory() as session:
         data = workload_summary(
             session, get_workload(session, name, include_archived=True), detail=True
         )
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     from rich.console import Console
     from rich.table import Table
@@ -236,108 +237,12 @@ def _pricing_text(pricing: dict[str, Any]) -> str:
     return "litellm cost map"
 
 
-evalset_app = typer.Typer(help="Import and inspect eval sets.", no_args_is_help=True)
-
-
-@evalset_app.command("import")
-def evalset_import(
-    file: Annotated[Path, typer.Argument(help="A .jsonl, .csv or .parquet eval set.")],
-    name: Annotated[str, typer.Option("--name", help="Eval-set name in the registry.")],
-    format: Annotated[
-        str | None, typer.Option("--format", help="jsonl, csv or parquet (default: suffix).")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Import an eval set file as a new version (identical content: the same version)."""
-    from registry.evalset_files import read_eval_set
-    from registry.evalsets import store_eval_set
-
-    parsed = read_eval_set(file, format=format, limits=_evalset_limits())
-    factory = _open_registry()
-    with factory.begin() as session:
-        imported = store_eval_set(session, name=name, parsed=parsed)
-    if as_json:
-        _print_json(
-            {
-                "name": imported.eval_set_name,
-                "version": imported.version,
-                "content_hash": imported.content_hash,
-                "items": imported.item_count,
-                "created": imported.created,
-            }
-        )
-        return
-    verb = "imported" if imported.created else "unchanged:"
-    typer.echo(
-        f"{verb} {imported.eval_set_name} v{imported.version} ({imported.item_count} items, "
-        f"sha256 {imported.content_hash[:12]})"
-    )
-
-
-@evalset_app.command("show")
-def evalset_show(
-    name: Annotated[str, typer.Argument(help="Eval-set name.")],
-    as_json: JsonOption = False,
-    items: Annotated[int, typer.Option("--items", help="Show the first N items.")] = 0,
-) -> None:
-    """Show an eval set's versions (and optionally its newest version's first items)."""
-    from registry.evalsets import get_eval_set, list_versions, version_items
-
-    factory = _open_registry()
-    with factory() as session:
-        eval_set = get_eval_set(session, name)
-        versions: list[dict[str, Any]] = [
-            {
-                "version": v.version,
-                "content_hash": v.content_hash,
-                "items": v.item_count,
-                "source_path": v.source_path,
-                "created_at": v.created_at.isoformat(),
-            }
-            for v in list_versions(session, eval_set.id)
-        ]
-        sample: list[dict[str, Any]] = []
-        if items > 0 and versions:
-            newest = list_versions(session, eval_set.id)[-1]
-            sample = [
-                {
-                    "id": i.item_key,
-                    "input": i.input,
-                    "target": i.target,
-                    "metadata": i.item_metadata,
-                }
-                for i in version_items(session, newest.id)[:items]
-            ]
-    data: dict[str, Any] = {"name": eval_set.name, "versions": versions}
-    if items > 0:
-        data["items"] = sample
-    if as_json:
-        _print_json(data)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"eval set {eval_set.name}")
-    for column in ("version", "items", "sha256", "source", "created"):
-        table.add_column(column)
-    for v in versions:
-        table.add_row(
-            str(v["version"]),
-            str(v["items"]),
-            v["content_hash"][:12],
-            v["source_path"],
-            v["created_at"][:19],
-        )
-    console = Console()
-    console.print(table)
-    for item in sample:
-        console.print_json(json.dumps(item, ensure_ascii=False))
-
-
 def register(app: typer.Typer) -> None:
     """Attach the registry commands to ``app``."""
     app.command()(init)
     app.command()(sync)
     app.command()(workloads)
     app.command()(workload)
+    from relitigate.cli.evalset_cmds import evalset_app
+
     app.add_typer(evalset_app, name="evalset")
