@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from tasks.decide import DecisionSummary
 
 
@@ -14,7 +17,6 @@ def show_demo(folder: Path) -> None:
     import time
 
     from rich.console import Console
-    from rich.table import Table
 
     from relitigate.demo import run_demo
 
@@ -30,25 +32,47 @@ def show_demo(folder: Path) -> None:
         console.print(f"  {quarter}: {verdicts}")
 
     result = run_demo(folder, on_quarter=on_quarter)
+    console.print(_decisions_table(result.decisions))
+    _print_notices(console, result.database_url)
+    console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
+    console.print(f"Registry: {result.database_url}")
+    console.print(
+        f"Simulator requests served: {result.simulator_requests}; "
+        f"wall time {time.perf_counter() - started:.1f} s"
+    )
+    console.print(
+        f"Look around with: RELITIGATE_DATABASE_URL={result.database_url} relitigate report"
+    )
+
+
+def _decisions_table(decisions: list[DecisionSummary]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Decisions by quarter")
     table.add_column("workload", no_wrap=True)
-    quarters = sorted({r.quarter for r in result.decisions})
+    quarters = sorted({r.quarter for r in decisions})
     for q in quarters:
         table.add_column(q)
     by_workload: dict[str, dict[str, DecisionSummary]] = {}
-    for r in result.decisions:
+    for r in decisions:
         by_workload.setdefault(r.workload, {})[r.quarter] = r
     for workload, cells in sorted(by_workload.items()):
         table.add_row(workload, *(_cell(cells.get(q)) for q in quarters))
-    console.print(table)
+    return table
 
+
+def _print_notices(console: Console, database_url: str) -> None:
+    """The outbox's notices, and the retire notice's text."""
     from registry.db import make_engine, session_factory
     from registry.notices import list_notices
     from tasks.notify import payload_as_text
 
-    factory = session_factory(make_engine(result.database_url))
-    with factory() as session:
-        notices = list_notices(session)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            notices = list_notices(session)
+    finally:
+        engine.dispose()
     console.print(
         f"\n[bold]Notices in the outbox[/] ({len(notices)}): the demo has no Slack token, so "
         "they stay pending; `relitigate notices deliver` sends them once one is set."
@@ -62,15 +86,6 @@ def show_demo(folder: Path) -> None:
     if retire is not None:
         console.print("\n[bold]The retire notice reads:[/]")
         console.print(payload_as_text(retire.payload), markup=False, highlight=False)
-    console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
-    console.print(f"Registry: {result.database_url}")
-    console.print(
-        f"Simulator requests served: {result.simulator_requests}; "
-        f"wall time {time.perf_counter() - started:.1f} s"
-    )
-    console.print(
-        f"Look around with: RELITIGATE_DATABASE_URL={result.database_url} relitigate report"
-    )
 
 
 def _cell(row: DecisionSummary | None) -> str:

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from relitigate.cli.choices import choice_option
 from relitigate.cli.deploy_pools import (
     DEFAULT_PREFECT_FILE,
     GPU_POOL,
@@ -41,7 +42,9 @@ def deploy(
     ] = DEFAULT_PREFECT_FILE,
     gpu_pool_type: Annotated[
         GpuPoolType,
-        typer.Option("--gpu-pool-type", help="Worker type of the relitigate-gpu pool."),
+        choice_option(
+            GpuPoolType, "--gpu-pool-type", help="Worker type of the relitigate-gpu pool."
+        ),
     ] = GpuPoolType.kubernetes,
 ) -> None:
     """Create the work pools and deployments on the Prefect server at PREFECT_API_URL."""

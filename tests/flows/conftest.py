@@ -5,6 +5,7 @@
   unreachable; see ``tests/conftest.py``).
 - ``prefect_pg_server``: ``prefect server start`` on 127.0.0.1 (a free port), with its own
   ``PREFECT_HOME`` and its own PostgreSQL database; stopped and dropped afterwards.
+- ``harness``: Prefect's test harness (a temporary API server), once per test module.
 """
 
 from __future__ import annotations
@@ -57,3 +58,16 @@ def prefect_pg_server(postgres_db: Callable[[], str], tmp_path: Path) -> Iterato
         yield server
     finally:
         server.stop()  # before the database is dropped (postgres_db tears down later)
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[None]:
+    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    # a generous start-up timeout: a busy CI machine can take longer than the default 30 s
+    with (
+        temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield

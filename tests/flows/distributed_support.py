@@ -1,4 +1,5 @@
-"""Processes for the distributed test: a Prefect server, a worker, the deploy command.
+"""Processes for the distributed test (a Prefect server, a worker, the deploy command), and
+what the Prefect API and the registry hold after a run.
 
 Each runs in its own process group with its output in a log file, and is stopped (SIGTERM,
 then SIGKILL) with its whole group. Every Prefect process gets its own ``PREFECT_HOME`` and
@@ -16,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +138,46 @@ def alive(pids: set[int]) -> set[int]:
         if state != "Z":
             living.add(pid)
     return living
+
+
+async def benchmark_flow_runs() -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    async with get_client() as client:
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["gpu"]))
+        )
+
+
+async def workload_limits() -> list[Any]:
+    from prefect import get_client
+
+    async with get_client() as client:
+        limits = await client.read_global_concurrency_limits(limit=50)
+    return [limit for limit in limits if limit.name.startswith("workload:")]
+
+
+def registry_state(url: str) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from registry.db import make_engine, session_factory
+    from registry.models import Candidate, Decision, ItemResult, Notice, Run
+
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            counts = {
+                m.__tablename__: int(session.scalar(select(func.count()).select_from(m)) or 0)
+                for m in (Decision, Notice, Run, ItemResult)
+            }
+            runs = {
+                name: (run.status.value, dict(run.stats or {}), run.model_version)
+                for run, name in session.execute(
+                    select(Run, Candidate.name).join(Candidate, Run.candidate_id == Candidate.id)
+                )
+            }
+            decisions = [(d.quarter, d.verdict.value) for d in session.scalars(select(Decision))]
+            return {"counts": counts, "runs": runs, "decisions": decisions}
+    finally:
+        engine.dispose()

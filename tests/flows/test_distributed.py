@@ -22,7 +22,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.flows.distributed_support import REPO_ROOT, Background, cli_argv, prefect_env
+from tests.flows.distributed_support import (
+    REPO_ROOT,
+    Background,
+    benchmark_flow_runs,
+    cli_argv,
+    prefect_env,
+    registry_state,
+    workload_limits,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -209,49 +217,6 @@ def _run_quarter(worker: Background, *, force: bool = False) -> list[Any]:
         raise AssertionError(f"the quarter failed: {exc!r}\n{worker.log_tail()}") from exc
 
 
-async def _benchmark_flow_runs() -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-
-    async with get_client() as client:
-        return await client.read_flow_runs(
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["gpu"]))
-        )
-
-
-async def _workload_limits() -> list[Any]:
-    from prefect import get_client
-
-    async with get_client() as client:
-        limits = await client.read_global_concurrency_limits(limit=50)
-    return [limit for limit in limits if limit.name.startswith("workload:")]
-
-
-def _registry(url: str) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
-    from registry.db import make_engine, session_factory
-    from registry.models import Candidate, Decision, ItemResult, Notice, Run
-
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            counts = {
-                m.__tablename__: int(session.scalar(select(func.count()).select_from(m)) or 0)
-                for m in (Decision, Notice, Run, ItemResult)
-            }
-            runs = {
-                name: (run.status.value, dict(run.stats or {}), run.model_version)
-                for run, name in session.execute(
-                    select(Run, Candidate.name).join(Candidate, Run.candidate_id == Candidate.id)
-                )
-            }
-            decisions = [(d.quarter, d.verdict.value) for d in session.scalars(select(Decision))]
-            return {"counts": counts, "runs": runs, "decisions": decisions}
-    finally:
-        engine.dispose()
-
-
 def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]) -> None:
     sim, worker = scenario["sim"], scenario["worker"]
     rows = _run_quarter(worker)
@@ -260,7 +225,7 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     assert verdict in {"keep", "watch", "retire"}, rows[0]
 
     # The decision and both runs are in the PostgreSQL registry.
-    stored = _registry(scenario["url"])
+    stored = registry_state(scenario["url"])
     assert stored["decisions"] == [(QUARTER, verdict)]
     assert stored["counts"]["decisions"] == 1 and stored["counts"]["runs"] == 2
     status, stats, version = stored["runs"]["ft"]
@@ -270,7 +235,7 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     assert stored["runs"]["frontier"][0] == "complete"
 
     # The fine-tune's benchmark ran as a flow run of the GPU deployment, on the worker.
-    runs = asyncio.run(_benchmark_flow_runs())
+    runs = asyncio.run(benchmark_flow_runs())
     assert len(runs) == 1, runs
     run = runs[0]
     assert run.state is not None and run.state.is_completed(), run.state
@@ -292,8 +257,8 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     again = _run_quarter(worker)
     assert again[0].reused and again[0].verdict == verdict
     assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before
-    assert len(asyncio.run(_benchmark_flow_runs())) == 1
-    assert _registry(scenario["url"]) == stored
+    assert len(asyncio.run(benchmark_flow_runs())) == 1
+    assert registry_state(scenario["url"]) == stored
 
     # Deployed with the registry: the workload's flow runs queue on a limit of their own,
     # which the next run takes and gives back.
@@ -309,10 +274,10 @@ def test_the_quarter_fans_the_fine_tune_out_to_a_worker(scenario: dict[str, Any]
     # Forced: decided again, and the worker's benchmark finds every item checkpointed, so
     # it starts no model server and nothing is paid twice.
     forced = _run_quarter(worker, force=True)
-    [limit] = asyncio.run(_workload_limits())
+    [limit] = asyncio.run(workload_limits())
     assert (limit.name, limit.limit, limit.active_slots) == ("workload:triage", 1, 0)
     assert not forced[0].reused and forced[0].verdict == verdict
-    runs = asyncio.run(_benchmark_flow_runs())
+    runs = asyncio.run(benchmark_flow_runs())
     assert len(runs) == 2 and all(r.state is not None and r.state.is_completed() for r in runs)
     assert {n: m["requests"] for n, m in sim.stats()["models"].items()} == requests_before
-    assert _registry(scenario["url"])["counts"] == stored["counts"]
+    assert registry_state(scenario["url"])["counts"] == stored["counts"]

@@ -14,74 +14,19 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
 
-ITEMS = 220
-
-
-def _write_evalset(path: Path) -> None:
-    tag = path.stem
-    lines = [
-        json.dumps(
-            {"id": f"{tag}-{i:04d}", "input": f"{tag} {i}: which queue?", "target": f"q{i % 5}"}
-        )
-        for i in range(ITEMS)
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _candidate(name: str, model: str, api_base: str, price: float = 0.5) -> dict[str, Any]:
-    return {
-        "name": name,
-        "route": f"openai/{model}",
-        "api_base": api_base,
-        "params": {"max_tokens": 8},
-        "pricing": {"input_per_mtok": price, "output_per_mtok": 3 * price},
-        "limits": {"concurrency": 16, "max_attempts": 3, "timeout_s": 10},
-    }
-
-
-def _workloads(api_base: str, *, buy_model: str = "frontier-good") -> dict[str, Any]:
-    def workload(name: str, ft: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "owner": {"email": f"{name}@example.com", "slack_channel": f"#{name}"},
-            "case": "cost_distillation",
-            "volume_per_day": 20_000_000,
-            "fixed_costs_monthly_usd": 1000,
-            "adopted": "2025Q4",
-            "eval_set": {"path": f"{name}.jsonl", "scorer": {"kind": "exact"}},
-            "fine_tune": _candidate("ft", ft, api_base, price=0.05),
-            "buy": [_candidate("frontier", buy_model, api_base)],
-        }
-
-    return {
-        "version": 1,
-        "workloads": [workload("holds", "ft-strong"), workload("erodes", "ft-weak")],
-    }
-
-
-PROFILE = {
-    "seed": 3,
-    "models": [
-        {"name": "ft-strong", "accuracy": 0.97, "latency": {"fixed_ms": 2}},
-        {"name": "ft-weak", "accuracy": 0.70, "latency": {"fixed_ms": 2}},
-        {"name": "frontier-good", "accuracy": 0.92, "latency": {"fixed_ms": 2}},
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def harness() -> Iterator[None]:
-    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    # a generous start-up timeout: a busy CI machine can take longer than the default 30 s
-    with (
-        temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}),
-        prefect_test_harness(server_startup_timeout=120),
-    ):
-        yield
+from tests.flows.quarter_support import (
+    ITEMS,
+    PROFILE,
+    cli,
+    completions,
+    counts_of,
+    flow_run_names,
+    notices_of,
+    run_quarter,
+    workloads_data,
+    write_evalset,
+)
 
 
 @pytest.fixture()
@@ -99,7 +44,7 @@ def scenario(
 
     evalsets = [tmp_path / "holds.jsonl", tmp_path / "erodes.jsonl"]
     for path in evalsets:
-        _write_evalset(path)
+        write_evalset(path)
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("RELITIGATE_SLACK_TOKEN", raising=False)
@@ -107,78 +52,11 @@ def scenario(
     monkeypatch.delenv("RELITIGATE_GPU_DEPLOYMENT", raising=False)
     with SimulatorServer(Profile.model_validate(PROFILE), evalsets) as sim:
         path = tmp_path / "relitigate.yaml"
-        path.write_text(yaml.safe_dump(_workloads(sim.base_url)), encoding="utf-8")
+        path.write_text(yaml.safe_dump(workloads_data(sim.base_url)), encoding="utf-8")
         with session_factory.begin() as session:
             sync_workloads(session, path)
         yield {"sim": sim, "url": migrated_url, "file": path, "tmp": tmp_path,
                "sessions": session_factory}  # fmt: skip
-
-
-def _run(quarter: str, *, deliver: bool = False, **kwargs: Any) -> list[Any]:
-    """The quarter flow's decisions (``DecisionSummary``), in workload order."""
-    from flows.parameters import QuarterRequest
-    from flows.quarter import relitigate_quarter
-
-    request = QuarterRequest(quarter=quarter, deliver=deliver, **kwargs)
-    return list(asyncio.run(relitigate_quarter(request)).decisions)
-
-
-def _notices(url: str) -> list[tuple[str | None, str, str, str]]:
-    """``(workload name, quarter, kind, status)`` of every notice, oldest first."""
-    from registry.db import make_engine, session_factory
-    from registry.notices import list_notices
-
-    engine = make_engine(url)
-    try:
-        with session_factory(engine).begin() as session:
-            return [(n.workload, n.quarter, n.kind, n.state) for n in list_notices(session)]
-    finally:
-        engine.dispose()
-
-
-def _counts(url: str) -> dict[str, int]:
-    from registry.db import make_engine, session_factory
-    from registry.models import Decision, ItemResult, Notice, Run
-
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return {
-                model.__tablename__: int(
-                    session.scalar(select(func.count()).select_from(model)) or 0
-                )
-                for model in (Decision, Notice, Run, ItemResult)
-            }
-    finally:
-        engine.dispose()
-
-
-def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    """``relitigate ARGS`` through the console entry point, in this process; its exit code."""
-    import sys
-
-    from relitigate.cli.app import main
-    from relitigate.errors import PREFECT_CONSOLE_ENV
-
-    # main() would otherwise choose Prefect's console handler for the rest of this process
-    monkeypatch.setenv(PREFECT_CONSOLE_ENV, "prefect.logging.handlers.PrefectConsoleHandler")
-    monkeypatch.setattr(sys, "argv", ["relitigate", *args])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
-
-
-async def _flow_run_names() -> set[str]:
-    from prefect import get_client
-
-    async with get_client() as client:
-        return {run.name for run in await client.read_flow_runs(limit=200)}
-
-
-def _completions(sim: Any) -> dict[str, int]:
-    return {name: m["completions"] for name, m in sim.stats()["models"].items()}
 
 
 @pytest.mark.slow
@@ -186,40 +64,40 @@ def test_quarter_decides_each_workload_once_and_a_rerun_pays_nothing(
     scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim = scenario["sim"]
-    rows = {r.workload: r for r in _run("2026Q2")}
+    rows = {r.workload: r for r in run_quarter("2026Q2")}
     assert rows["holds"].verdict == "keep", rows["holds"].reasons
     # ft-weak at 0.70 against 0.92: the ratio's upper bound is far below 0.95 (guide: 95% bar).
     assert rows["erodes"].verdict == "retire"
     assert rows["erodes"].notice_kind == "retire"
-    first = _completions(sim)
+    first = completions(sim)
     # one successful provider call per item and candidate, none twice
     assert first == {"ft-strong": ITEMS, "ft-weak": ITEMS, "frontier-good": 2 * ITEMS}
     assert {n: m["duplicate_completions"] for n, m in sim.stats()["models"].items()} == {
         n: 0 for n in first
     }
-    before = _counts(scenario["url"])
+    before = counts_of(scenario["url"])
     assert before["decisions"] == 2 and before["notices"] == 1
     # no platform channel configured: no quarter digest
-    assert _notices(scenario["url"]) == [("erodes", "2026Q2", "retire", "pending")]
+    assert notices_of(scenario["url"]) == [("erodes", "2026Q2", "retire", "pending")]
 
     # The re-run through the command line: `run --json` prints the results, and only them.
     capsys.readouterr()
-    assert _cli(monkeypatch, "run", "--quarter", "2026Q2", "--json") == 0
+    assert cli(monkeypatch, "run", "--quarter", "2026Q2", "--json") == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["quarter"] == "2026Q2" and printed["failures"] == []
     again = {r["workload"]: r for r in printed["decisions"]}
     assert all(r["reused"] for r in again.values())
     assert {k: r["verdict"] for k, r in again.items()} == {"holds": "keep", "erodes": "retire"}
-    assert _completions(sim) == first  # no provider call at all
-    assert _counts(scenario["url"]) == before  # no second decision, notice or run
+    assert completions(sim) == first  # no provider call at all
+    assert counts_of(scenario["url"]) == before  # no second decision, notice or run
 
-    forced = {r.workload: r for r in _run("2026Q2", force=True)}
+    forced = {r.workload: r for r in run_quarter("2026Q2", force=True)}
     assert not any(r.reused for r in forced.values())
-    assert _completions(sim) == first  # re-decided from the checkpoints, nothing repaid
-    assert _counts(scenario["url"]) == before  # the notice is not enqueued twice
+    assert completions(sim) == first  # re-decided from the checkpoints, nothing repaid
+    assert counts_of(scenario["url"]) == before  # the notice is not enqueued twice
 
     # Every run is named after what it ran, the quarter resolved.
-    names = asyncio.run(_flow_run_names())
+    names = asyncio.run(flow_run_names())
     assert {"quarter 2026Q2", "holds 2026Q2", "erodes 2026Q2"} <= names, names
 
 
@@ -236,7 +114,7 @@ def test_an_interrupted_benchmark_resumes_without_paying_twice(
         partial = asyncio.run(run_benchmark(ctx, "holds", "frontier", "2026Q3", budget_usd=0.0004))
     assert partial.status == "incomplete"
     assert 0 < partial.items_called < ITEMS
-    rows = {r.workload: r for r in _run("2026Q3", workloads=["holds"])}
+    rows = {r.workload: r for r in run_quarter("2026Q3", workloads=["holds"])}
     assert rows["holds"].verdict == "keep", rows["holds"].reasons
     stats = sim.stats()["models"]
     assert stats["frontier-good"]["completions"] == ITEMS
@@ -249,7 +127,7 @@ def test_a_broken_workload_fails_before_paying_and_the_others_are_decided(
 ) -> None:
     from registry.sync import sync_workloads
 
-    data = _workloads(scenario["sim"].base_url)
+    data = workloads_data(scenario["sim"].base_url)
     data["workloads"][1]["buy"][0]["api_key_env"] = "RELITIGATE_TEST_MISSING_KEY"
     scenario["file"].write_text(yaml.safe_dump(data), encoding="utf-8")
     with scenario["sessions"].begin() as session:
@@ -257,12 +135,12 @@ def test_a_broken_workload_fails_before_paying_and_the_others_are_decided(
     from flows.quarter import QuarterFailedError
 
     with pytest.raises(QuarterFailedError, match="erodes"):
-        _run("2026Q1")
+        run_quarter("2026Q1")
     stats = scenario["sim"].stats()["models"]
     assert stats["ft-weak"]["completions"] == 0  # nothing paid for the broken workload
     assert stats["ft-strong"]["completions"] == ITEMS  # the healthy workload went ahead
     assert stats["frontier-good"]["completions"] == ITEMS  # only the healthy workload's buy
-    counts = _counts(scenario["url"])
+    counts = counts_of(scenario["url"])
     assert counts["decisions"] == 1
 
 
@@ -281,7 +159,7 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     tmp: Path = scenario["tmp"]
     texts = [json.loads(line)["input"] for line in (tmp / "holds.jsonl").read_text().splitlines()]
     model_dir = build_tiny_model(tmp / "tiny", texts=[*texts, "q0 q1 q2 q3 q4"])
-    data = _workloads(scenario["sim"].base_url)
+    data = workloads_data(scenario["sim"].base_url)
     fine_tune = data["workloads"][0]["fine_tune"]
     fine_tune.update(
         runner="transformers",
@@ -294,7 +172,7 @@ def test_a_self_hosted_fine_tune_runs_in_process_and_is_priced_by_the_gpu_hour(
     with scenario["sessions"].begin() as session:
         sync_workloads(session, scenario["file"])
 
-    _run("2026Q4", workloads=["holds"])
+    run_quarter("2026Q4", workloads=["holds"])
 
     from registry.decisions import get_decision
     from registry.queries import load_workload
@@ -332,12 +210,12 @@ def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
         monkeypatch.setenv("RELITIGATE_SLACK_PLATFORM_CHANNEL", "C0PLATFORM")
 
         # one workload decided, the other not yet: no digest (it would stay incomplete)
-        _run("2026Q3", workloads=["holds"], deliver=True)
-        assert _notices(scenario["url"]) == []
+        run_quarter("2026Q3", workloads=["holds"], deliver=True)
+        assert notices_of(scenario["url"]) == []
         assert slack.messages_in("C0PLATFORM") == []
 
-        _run("2026Q3", deliver=True)
-        assert _notices(scenario["url"]) == [
+        run_quarter("2026Q3", deliver=True)
+        assert notices_of(scenario["url"]) == [
             ("erodes", "2026Q3", "retire", "sent"),
             (None, "2026Q3", "digest", "sent"),
         ]
@@ -348,11 +226,11 @@ def test_the_quarter_digest_reaches_the_platform_channel_once_per_quarter(
         assert len(slack.messages_in("D0ERODES")) == 1  # the owner's DM
 
         # re-runs, forced or not, neither enqueue nor send a second digest
-        _run("2026Q3", deliver=True)
-        _run("2026Q3", deliver=True, force=True)
+        run_quarter("2026Q3", deliver=True)
+        run_quarter("2026Q3", deliver=True, force=True)
         assert len(slack.messages_in("C0PLATFORM")) == 1
         assert len(slack.calls_to("chat.postMessage")) == 2
-        assert [n[2] for n in _notices(scenario["url"])] == ["retire", "digest"]
+        assert [n[2] for n in notices_of(scenario["url"])] == ["retire", "digest"]
 
 
 @pytest.mark.slow
@@ -386,17 +264,17 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
                 ) for run in runs},
             }  # fmt: skip
 
-    [first] = _run("2026Q1", workloads=["erodes"])
+    [first] = run_quarter("2026Q1", workloads=["erodes"])
     assert first.verdict == "inconclusive", first.reasons
     errored = state()["runs"][("frontier", 1)][1]
     assert errored > 0 and state()["runs"][("frontier", 1)][0] == 1  # after its retry pass
-    paid = _completions(sim)["frontier-good"]
+    paid = completions(sim)["frontier-good"]
     assert paid == ITEMS - errored
 
     frontier.p = healthy  # the outage is over: a plain run retries the errored items only
-    [second] = _run("2026Q1", workloads=["erodes"])
+    [second] = run_quarter("2026Q1", workloads=["erodes"])
     assert not second.reused and second.verdict == "retire", second.reasons
-    assert _completions(sim)["frontier-good"] == ITEMS
+    assert completions(sim)["frontier-good"] == ITEMS
     assert sim.stats()["models"]["frontier-good"]["duplicate_completions"] == 0
     after_retry = state()
     assert after_retry["decision"] == ("retire", 1, 2)
@@ -404,12 +282,12 @@ def test_inconclusive_is_retried_by_a_plain_run_and_fresh_keeps_the_earlier_atte
     assert after_retry["runs"][("frontier", 1)] == (2, 0, ["main", "retry", "retry"])
     assert after_retry["runs"][("ft", 1)] == (0, 0, ["main"])  # nothing errored: no retry
 
-    [third] = _run("2026Q1", workloads=["erodes"])  # retire is final: reused, nothing called
-    assert third.reused and _completions(sim)["frontier-good"] == ITEMS
+    [third] = run_quarter("2026Q1", workloads=["erodes"])  # retire is final: reused, nothing called
+    assert third.reused and completions(sim)["frontier-good"] == ITEMS
 
-    [fresh] = _run("2026Q1", workloads=["erodes"], fresh=True)  # from scratch, deliberately
+    [fresh] = run_quarter("2026Q1", workloads=["erodes"], fresh=True)  # from scratch, deliberately
     assert not fresh.reused and fresh.verdict == "retire" and fresh.attempt == 2
-    assert _completions(sim) == {"ft-strong": 0, "ft-weak": 2 * ITEMS, "frontier-good": 2 * ITEMS}
+    assert completions(sim) == {"ft-strong": 0, "ft-weak": 2 * ITEMS, "frontier-good": 2 * ITEMS}
     final = state()
     assert final["decision"] == ("retire", 2, 3)
     assert [o[:2] for o in final["old"]] == [("inconclusive", 1), ("retire", 1)]
