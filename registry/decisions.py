@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,36 +49,37 @@ def get_decision(session: Session, workload_id: int, quarter: str) -> Decision |
     )
 
 
-def _values(
-    verdict: Verdict | str,
-    metrics: Mapping[str, Any],
-    gates: Sequence[Any] | Mapping[str, Any],
-    trend: Mapping[str, Any],
-    reproducibility: Mapping[str, Any],
-    memo: str,
-    next_review: date | None,
-    fine_tune_run_id: int | None,
-    buy_run_id: int | None,
-    attempt: int,
-) -> dict[str, Any]:
+class DecisionFields(TypedDict):
+    """What a decision records (the keyword arguments of :func:`write_decision`)."""
+
+    verdict: Verdict | str
+    metrics: Mapping[str, Any]
+    gates: Sequence[Any] | Mapping[str, Any]
+    trend: Mapping[str, Any]
+    reproducibility: Mapping[str, Any]
+    memo: str
+    next_review: date | None
+    fine_tune_run_id: int | None
+    buy_run_id: int | None
+
+
+def _values(fields: DecisionFields, attempt: int) -> dict[str, Any]:
     try:
-        verdict = Verdict(verdict)
+        verdict = Verdict(fields["verdict"])
     except ValueError as exc:
         raise InvalidValueError(
-            f"bad verdict {verdict!r}: one of {[v.value for v in Verdict]}"
+            f"bad verdict {fields['verdict']!r}: one of {[v.value for v in Verdict]}"
         ) from exc
     if attempt < 1:
         raise InvalidValueError(f"bad attempt {attempt!r}: attempts count from 1")
+    gates = fields["gates"]
     return {
+        **fields,
         "verdict": verdict,
-        "metrics": dict(metrics),
+        "metrics": dict(fields["metrics"]),
         "gates": list(gates) if not isinstance(gates, Mapping) else dict(gates),
-        "trend": dict(trend),
-        "reproducibility": dict(reproducibility),
-        "memo": memo,
-        "next_review": next_review,
-        "fine_tune_run_id": fine_tune_run_id,
-        "buy_run_id": buy_run_id,
+        "trend": dict(fields["trend"]),
+        "reproducibility": dict(fields["reproducibility"]),
         "attempt": attempt,
     }
 
@@ -142,26 +143,20 @@ def write_decision(
     *,
     workload_id: int,
     quarter: str,
-    verdict: Verdict | str,
-    metrics: Mapping[str, Any],
-    gates: Sequence[Any] | Mapping[str, Any],
-    trend: Mapping[str, Any],
-    reproducibility: Mapping[str, Any],
-    memo: str,
-    next_review: date | None,
-    fine_tune_run_id: int | None,
-    buy_run_id: int | None,
     attempt: int = 1,
     replace: bool = False,
     supersedes: int | None = None,
     because: str = "replaced",
+    **fields: Unpack[DecisionFields],
 ) -> DecisionWrite:
     """Record the quarter's decision unless another one stands; never fails on a race.
 
     Args:
+        attempt: the benchmark attempt the decision was made from (from 1).
         replace: overwrite whatever decision is stored.
         supersedes: overwrite the stored decision only if it is at this revision.
         because: why a stored decision is replaced (kept with the old one).
+        fields: what the decision records (:class:`DecisionFields`).
 
     Returns:
         The stored decision, and whether it is this caller's.
@@ -170,8 +165,7 @@ def write_decision(
         InvalidValueError: bad quarter, verdict or attempt.
     """
     check_quarter(quarter)
-    values = _values(verdict, metrics, gates, trend, reproducibility, memo, next_review,
-                     fine_tune_run_id, buy_run_id, attempt)  # fmt: skip
+    values = _values(fields, attempt)
     if _insert_once(session, workload_id, quarter, values):
         return DecisionWrite(_locked(session, workload_id, quarter), written=True)
     stored = _locked(session, workload_id, quarter)
@@ -186,17 +180,9 @@ def save_decision(
     *,
     workload_id: int,
     quarter: str,
-    verdict: Verdict | str,
-    metrics: Mapping[str, Any],
-    gates: Sequence[Any] | Mapping[str, Any],
-    trend: Mapping[str, Any],
-    reproducibility: Mapping[str, Any],
-    memo: str,
-    next_review: date | None,
-    fine_tune_run_id: int | None,
-    buy_run_id: int | None,
     replace: bool = False,
     attempt: int = 1,
+    **fields: Unpack[DecisionFields],
 ) -> Decision:
     """Record the quarter's decision for a workload, refusing to overwrite one by accident.
 
@@ -212,10 +198,8 @@ def save_decision(
         InvalidValueError: bad quarter or verdict.
     """
     result = write_decision(
-        session, workload_id=workload_id, quarter=quarter, verdict=verdict, metrics=metrics,
-        gates=gates, trend=trend, reproducibility=reproducibility, memo=memo,
-        next_review=next_review, fine_tune_run_id=fine_tune_run_id, buy_run_id=buy_run_id,
-        attempt=attempt, replace=replace, because="replaced",
+        session, workload_id=workload_id, quarter=quarter, attempt=attempt, replace=replace,
+        **fields,
     )  # fmt: skip
     if not result.written:
         raise ConflictError(
