@@ -119,3 +119,21 @@ def test_config_hashes_of_earlier_registries_stay_valid() -> None:
     for spec in workloads:
         text = canonical_json(declared_form(spec))
         assert hashlib.sha256(text.encode()).hexdigest() == EARLIER_DECLARATION_HASHES[spec.name]
+
+
+def test_the_vocabulary_imports_pydantic_and_the_standard_library_only() -> None:
+    import ast
+    import sys
+
+    allowed = {"pydantic", "vocabulary", "__future__"}
+    for path in (ROOT / "vocabulary").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed or top in sys.stdlib_module_names, f"{path.name}: {name}"
