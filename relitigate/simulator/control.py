@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from relitigate.simulator.evalsets import ItemIndex, load_evalsets
 from relitigate.simulator.profile import Profile, load_profile
@@ -26,10 +26,29 @@ from relitigate.simulator.server import SimulatorApp, check_loopback, start_site
 
 
 class _Client:
-    """Stats and control calls shared by both ways of running the simulator."""
+    """Start, stop, stats and control calls shared by both ways of running the simulator."""
 
     host: str
     port: int
+
+    def start(self) -> Self:
+        """Start serving; returns once the simulator listens."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     @property
     def root_url(self) -> str:
@@ -105,7 +124,7 @@ class SimulatorServer(_Client):
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
-    def start(self) -> SimulatorServer:
+    def start(self) -> Self:
         """Start serving; returns once the port is bound."""
         self._thread = threading.Thread(target=self._run, name="relitigate-simulator", daemon=True)
         self._thread.start()
@@ -143,17 +162,6 @@ class SimulatorServer(_Client):
             self._thread.join(30)
             self._thread = None
 
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 class SimulatorProcess(_Client):
     """The simulator in a child process (its own CPU; for benchmarks and kill tests)."""
@@ -183,7 +191,7 @@ class SimulatorProcess(_Client):
             self.args += ["--evalset", str(path)]
         self.proc: subprocess.Popen[str] | None = None
 
-    def start(self) -> SimulatorProcess:
+    def start(self) -> Self:
         """Start the child; returns once it prints the URL it listens on."""
         self.proc = subprocess.Popen(
             self.args,
@@ -212,17 +220,6 @@ class SimulatorProcess(_Client):
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc = None
-
-    def __enter__(self) -> SimulatorProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 async def serve_forever(profile: Profile, index: ItemIndex, *, host: str, port: int) -> None:

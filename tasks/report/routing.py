@@ -43,26 +43,24 @@ class Route:
 def route_for(record: RoutingRecord) -> Route | None:
     """The route of one workload (None: it has no fine-tune and no decided buy)."""
     verdict, quarter = record.latest_verdict, record.latest_quarter
+
+    def to(target: Target, endpoint: Endpoint, reason: str) -> Route:
+        return Route(record.workload, target, endpoint, verdict, quarter, reason)
+
     if verdict == "retire" and record.latest_buy is not None:
-        return Route(
-            workload=record.workload,
-            target="buy",
-            endpoint=record.latest_buy,
-            verdict=verdict,
-            quarter=quarter,
-            reason=f"retire in {quarter}: the fine-tune's advantage has eroded; "
+        return to(
+            "buy",
+            record.latest_buy,
+            f"retire in {quarter}: the fine-tune's advantage has eroded; "
             f"routed to the buy alternative {record.latest_buy.name}",
         )
     if verdict == "inconclusive":
         why = record.latest_reasons[0] if record.latest_reasons else "evidence too weak"
         if record.conclusive_verdict == "retire" and record.conclusive_buy is not None:
-            return Route(
-                workload=record.workload,
-                target="buy",
-                endpoint=record.conclusive_buy,
-                verdict=verdict,
-                quarter=quarter,
-                reason=f"inconclusive in {quarter} ({why}); the route stays on the buy "
+            return to(
+                "buy",
+                record.conclusive_buy,
+                f"inconclusive in {quarter} ({why}); the route stays on the buy "
                 f"alternative set by the retire verdict of {record.conclusive_quarter}",
             )
         if record.fine_tune is None:
@@ -72,13 +70,10 @@ def route_for(record: RoutingRecord) -> Route | None:
             if record.conclusive_verdict
             else "production (no conclusive verdict yet)"
         )
-        return Route(
-            workload=record.workload,
-            target="fine_tune",
-            endpoint=record.fine_tune,
-            verdict=verdict,
-            quarter=quarter,
-            reason=f"inconclusive in {quarter} ({why}); the route stays on the fine-tune, "
+        return to(
+            "fine_tune",
+            record.fine_tune,
+            f"inconclusive in {quarter} ({why}); the route stays on the fine-tune, "
             f"as set by {since}",
         )
     if record.fine_tune is None:
@@ -89,14 +84,7 @@ def route_for(record: RoutingRecord) -> Route | None:
             reason += ", but is projected to erode soon"
     else:
         reason = "no decision yet: the fine-tune stays in production"
-    return Route(
-        workload=record.workload,
-        target="fine_tune",
-        endpoint=record.fine_tune,
-        verdict=verdict,
-        quarter=quarter,
-        reason=reason,
-    )
+    return to("fine_tune", record.fine_tune, reason)
 
 
 def routes(records: Iterable[RoutingRecord]) -> list[Route]:
