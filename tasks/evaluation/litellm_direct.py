@@ -38,6 +38,7 @@ from typing import Any
 from tasks.evaluation.errors import ConfigurationError, TransientProviderError
 from tasks.evaluation.litellm_api import load_litellm, provider_chat_config, with_api_route
 from tasks.evaluation.provider import Completion, Route, completion_of
+from tasks.evaluation.types import CandidateSpec
 from tasks.evaluation.wire import litellm_error, open_session, post, status_error
 from tasks.redaction import register_secret
 
@@ -103,21 +104,14 @@ def plain_text(messages: Sequence[Mapping[str, Any]]) -> bool:
 class LiteLLMDirectProvider:
     """litellm's provider config transforms over one shared aiohttp session per run."""
 
-    def __init__(
-        self,
-        route: Route,
-        *,
-        api_key: str | None,
-        params: Mapping[str, Any],
-        concurrency: int,
-        timeout_s: float,
-    ) -> None:
+    def __init__(self, route: Route, spec: CandidateSpec, *, api_key: str | None) -> None:
         import httpx
 
         litellm = load_litellm()
         self.route = route
         self._httpx = httpx
         self._model_response = litellm.ModelResponse
+        params = spec.params
         endpoint = DIRECT_PROVIDERS[route.provider]
         self._api_key = api_key or os.environ.get(endpoint.key_env)
         register_secret(self._api_key)
@@ -151,7 +145,9 @@ class LiteLLMDirectProvider:
             raise ConfigurationError(f"route {route.route!r}: {exc}") from exc
         self._logging: Any = CallLoggingStandIn()  # typed as litellm's Logging
         self._request = httpx.Request("POST", self._url)  # only read when a reply is bad
-        self._session = open_session(concurrency=concurrency, timeout_s=timeout_s)
+        self._session = open_session(
+            concurrency=spec.limits.concurrency, timeout_s=spec.limits.timeout_s
+        )
 
     def _auth_headers(self, messages: list[Any]) -> dict[str, Any]:
         headers: dict[str, Any] = self._config.validate_environment(

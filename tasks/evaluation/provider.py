@@ -152,15 +152,7 @@ def cost_map_prices(route: Route) -> TokenPrices | None:
 class OpenAICompatibleProvider:
     """OpenAI chat completions over one shared aiohttp session (per route and run)."""
 
-    def __init__(
-        self,
-        route: Route,
-        *,
-        api_key: str | None,
-        params: Mapping[str, Any],
-        concurrency: int,
-        timeout_s: float,
-    ) -> None:
+    def __init__(self, route: Route, spec: CandidateSpec, *, api_key: str | None) -> None:
         assert route.api_base is not None
         register_secret(api_key)
         self.route = route
@@ -169,8 +161,10 @@ class OpenAICompatibleProvider:
             "Content-Type": "application/json",
             "Authorization": f"Bearer {api_key or 'none'}",
         }
-        self._params = dict(params)
-        self._session = open_session(concurrency=concurrency, timeout_s=timeout_s)
+        self._params = dict(spec.params)
+        self._session = open_session(
+            concurrency=spec.limits.concurrency, timeout_s=spec.limits.timeout_s
+        )
 
     async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
         body = json.dumps({"model": self.route.model, "messages": messages, **self._params})
@@ -199,18 +193,16 @@ class OpenAICompatibleProvider:
 class LiteLLMProvider:
     """``litellm.acompletion`` for providers that need its transforms."""
 
-    def __init__(
-        self, route: Route, *, api_key: str | None, params: Mapping[str, Any], timeout_s: float
-    ) -> None:
+    def __init__(self, route: Route, spec: CandidateSpec, *, api_key: str | None) -> None:
         self._litellm = load_litellm()
         register_secret(api_key)
         self.route = route
         self._kwargs: dict[str, Any] = {
             "model": route.route,
-            "timeout": timeout_s,
+            "timeout": spec.limits.timeout_s,
             "num_retries": 0,
             "max_retries": 0,
-            **params,
+            **spec.params,
         }
         if api_key:
             self._kwargs["api_key"] = api_key
@@ -248,23 +240,10 @@ class LiteLLMProvider:
 
 def open_provider(spec: CandidateSpec, route: Route, *, api_key: str | None) -> Provider:
     """The provider for a resolved route (call inside the event loop that will use it)."""
-    limits = spec.limits
     if route.openai_compatible:
-        return OpenAICompatibleProvider(
-            route,
-            api_key=api_key,
-            params=spec.params,
-            concurrency=limits.concurrency,
-            timeout_s=limits.timeout_s,
-        )
+        return OpenAICompatibleProvider(route, spec, api_key=api_key)
     from tasks.evaluation.litellm_direct import DIRECT_PROVIDERS, LiteLLMDirectProvider
 
     if route.provider in DIRECT_PROVIDERS and spec.transport != "acompletion":
-        return LiteLLMDirectProvider(
-            route,
-            api_key=api_key,
-            params=spec.params,
-            concurrency=limits.concurrency,
-            timeout_s=limits.timeout_s,
-        )
-    return LiteLLMProvider(route, api_key=api_key, params=spec.params, timeout_s=limits.timeout_s)
+        return LiteLLMDirectProvider(route, spec, api_key=api_key)
+    return LiteLLMProvider(route, spec, api_key=api_key)

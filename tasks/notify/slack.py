@@ -118,31 +118,21 @@ class SlackClient:
             else FixedValueRetryIntervalCalculator(retry_interval)
         )
         sdk_logger = logging.getLogger("tasks.notify.slack_sdk")
-        self._reads = WebClient(
-            token=token.get_secret_value(),
-            base_url=base_url,
-            timeout=timeout,
-            logger=sdk_logger,
-            retry_handlers=[
-                RateLimitErrorRetryHandler(max_retry_count=max_retries),
-                ConnectionErrorRetryHandler(
-                    max_retry_count=max_retries, interval_calculator=interval
-                ),
-                ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
-            ],
-        )
-        self._writes = WebClient(
-            token=token.get_secret_value(),
-            base_url=base_url,
-            timeout=timeout,
-            logger=sdk_logger,
-            retry_handlers=[
-                RateLimitErrorRetryHandler(max_retry_count=max_retries),
-                _RefusedConnectionRetryHandler(
-                    max_retry_count=max_retries, interval_calculator=interval
-                ),
-            ],
-        )
+
+        def client(*handlers: RetryHandler) -> WebClient:
+            rate_limits = RateLimitErrorRetryHandler(max_retry_count=max_retries)
+            return WebClient(
+                token=token.get_secret_value(), base_url=base_url, timeout=timeout,
+                logger=sdk_logger, retry_handlers=[rate_limits, *handlers],
+            )  # fmt: skip
+
+        # Reads retry any connection or server error; a write only a refused connection
+        # (nothing was sent), so a post is never sent twice.
+        def again(handler: type[RetryHandler]) -> RetryHandler:
+            return handler(max_retry_count=max_retries, interval_calculator=interval)
+
+        self._reads = client(again(ConnectionErrorRetryHandler), again(ServerErrorRetryHandler))
+        self._writes = client(again(_RefusedConnectionRetryHandler))
         self._channel_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
