@@ -104,6 +104,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` of the session's dialect (PostgreSQL's or SQLite's), whose statements
+    have ``on_conflict_do_nothing`` / ``on_conflict_do_update`` with the same call shape."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
 def _alembic_config(url: str | URL) -> Any:
     from alembic.config import Config
 

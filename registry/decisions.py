@@ -25,6 +25,7 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.db import dialect_insert
 from registry.errors import ConflictError, InvalidValueError
 from registry.models import Decision, DecisionRevision, Verdict, utcnow
 from registry.quarters import check_quarter
@@ -86,13 +87,9 @@ def _values(fields: DecisionFields, attempt: int) -> dict[str, Any]:
 
 def _insert_once(session: Session, workload_id: int, quarter: str, values: dict[str, Any]) -> bool:
     """Insert unless a decision exists (waiting for a concurrent insert to settle)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     now = utcnow()
     done = session.execute(
-        insert(Decision)
+        dialect_insert(session)(Decision)
         .values(
             workload_id=workload_id, quarter=quarter, revision=1, created_at=now, updated_at=now,
             **values,

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from registry.db import dialect_insert
 from registry.errors import InvalidValueError, RegistryError
 from registry.models import Lease, utcnow
 
@@ -129,11 +130,7 @@ def acquire(session: Session, name: str, holder: Holder, *, ttl_s: float) -> Lea
     previous = None
     if before is not None and before.token != holder.token and before.expires_at <= now:
         previous = Holder(before.token, before.host, before.pid, before.flow_run_id)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(Lease).values(
+    stmt = dialect_insert(session)(Lease).values(
         name=name,
         token=holder.token,
         host=holder.host,

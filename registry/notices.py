@@ -37,6 +37,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from registry.db import dialect_insert
 from registry.models import (
     Notice,
     NoticeKind,
@@ -171,15 +172,7 @@ def enqueue_notice(
         "payload": payload,
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(Notice).values(**values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(Notice).values(**values).on_conflict_do_nothing())
+    session.execute(dialect_insert(session)(Notice).values(**values).on_conflict_do_nothing())
     notice = session.scalars(select(Notice).where(Notice.dedupe_key == key)).one()
     return notice
 

@@ -1,10 +1,10 @@
-"""Runs and their per-item results: the benchmark's checkpoint store.
+"""Runs: the benchmark's checkpoint store, one run per (candidate, eval-set version,
+quarter, attempt), and which of its items to call again.
 
-One run per (candidate, eval-set version, quarter, attempt); one result per (run, item). A
-result whose ``error`` is NULL is final: later writes for that item are ignored, so a resumed
-run never replaces (or pays again for) an answer it already has. An errored result is replaced
-by the next try's, whose ``attempts`` include the earlier tries' (the caller adds them, see
-:func:`items_to_call`), so an item's attempts count across processes and re-runs.
+A run's per-item results are :mod:`registry.item_results` (re-exported here). An errored
+result is replaced by the next try's, whose ``attempts`` include the earlier tries' (the
+caller adds them, see :func:`items_to_call`), so an item's attempts count across processes and
+re-runs.
 
 Which errored items are called again is :func:`items_to_call`'s rule: while their attempts are
 below the candidate's ``max_attempts`` x (1 + the run's ``retry_passes``). A plain resume never
@@ -14,7 +14,7 @@ and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,67 +22,37 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from registry.db import dialect_insert
 from registry.errors import InvalidValueError, NotFoundError
-from registry.models import (
-    ErrorKind,
-    EvalItem,
-    ItemResult,
-    Run,
-    RunStatus,
-    utcnow,
+from registry.item_results import (
+    WRITE_BATCH,
+    ItemResultRow,
+    RunItemResult,
+    finished_item_keys,
+    load_run_results,
+    write_item_results,
 )
+from registry.models import ErrorKind, EvalItem, ItemResult, Run, RunStatus, utcnow
 from registry.quarters import check_quarter
 
-WRITE_BATCH = 500
-"""Rows per upsert statement (well under SQLite's bound-parameter limit)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResultRow:
-    """One item's outcome, as the benchmark task hands it to :func:`write_item_results`."""
-
-    item_key: str
-    """The eval item's ``id`` in the eval set."""
-    output: str | None = None
-    passed: bool | None = None
-    score: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | Decimal = 0.0
-    judge_cost_usd: float | Decimal = 0.0
-    latency_ms: float | None = None
-    attempts: int = 1
-    error: str | None = None
-    """None when the item produced an output (then the row is final)."""
-    error_kind: ErrorKind | str | None = None
-    judge: Mapping[str, Any] | None = None
-    """Judge route, model version, explanation... for LLM-judge scores."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunItemResult:
-    """One eval item of a run's eval-set version, with its stored result if any."""
-
-    item_id: int
-    item_key: str
-    position: int
-    input: Any
-    target: Any
-    metadata: dict[str, Any]
-    has_result: bool
-    """False when no result was stored for the item (never silently dropped)."""
-    output: str | None
-    passed: bool | None
-    score: float | None
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    judge_cost_usd: float
-    latency_ms: float | None
-    attempts: int
-    error: str | None
-    error_kind: ErrorKind | None
-    judge: dict[str, Any] | None
+__all__ = [
+    "NOT_RETRIED_KINDS",
+    "WRITE_BATCH",
+    "ItemResultRow",
+    "ItemsToCall",
+    "RunItemResult",
+    "finish_run",
+    "finished_item_keys",
+    "get_run",
+    "grant_retry_pass",
+    "items_to_call",
+    "latest_attempt",
+    "load_run_results",
+    "open_run",
+    "runs_for",
+    "with_pass",
+    "write_item_results",
+]
 
 
 def get_run(session: Session, run_id: int) -> Run:
@@ -95,14 +65,6 @@ def get_run(session: Session, run_id: int) -> Run:
     if run is None:
         raise NotFoundError(f"no run with id {run_id}")
     return run
-
-
-def _insert_fn(session: Session) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
 
 
 def open_run(
@@ -122,9 +84,8 @@ def open_run(
     check_quarter(quarter)
     if attempt < 1:
         raise InvalidValueError(f"bad attempt {attempt!r}: attempts count from 1")
-    insert = _insert_fn(session)
     session.execute(
-        insert(Run)
+        dialect_insert(session)(Run)
         .values(
             candidate_id=candidate_id,
             eval_set_version_id=eval_set_version_id,
@@ -240,114 +201,6 @@ def grant_retry_pass(session: Session, run_id: int, level: int) -> bool:
     return getattr(done, "rowcount", 0) == 1
 
 
-def finished_item_keys(session: Session, run_id: int) -> set[str]:
-    """Keys of the items that have a final (error-free) result in the run."""
-    return set(
-        session.scalars(
-            select(EvalItem.item_key)
-            .join(ItemResult, ItemResult.item_id == EvalItem.id)
-            .where(ItemResult.run_id == run_id, ItemResult.error.is_(None))
-        )
-    )
-
-
-def _row_values(row: ItemResultRow | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(row, Mapping):
-        unknown = set(row) - set(_FIELDS)
-        if unknown:
-            raise InvalidValueError(f"unknown item result field(s) {sorted(unknown)}")
-        if "item_key" not in row:
-            raise InvalidValueError("an item result needs item_key")
-        row = ItemResultRow(**row)
-    values = {f: getattr(row, f) for f in _FIELDS}
-    if not values.get("item_key"):
-        raise InvalidValueError("an item result needs item_key")
-    for money in ("cost_usd", "judge_cost_usd"):
-        values[money] = float(values.get(money) or 0.0)
-    kind = values.get("error_kind")
-    if kind is not None:
-        try:
-            values["error_kind"] = ErrorKind(kind)
-        except ValueError as exc:
-            raise InvalidValueError(
-                f"bad error_kind {kind!r}: one of {[k.value for k in ErrorKind]}"
-            ) from exc
-    judge = values.get("judge")
-    values["judge"] = dict(judge) if judge is not None else None
-    return values
-
-
-_FIELDS = tuple(ItemResultRow.__dataclass_fields__)
-
-
-def write_item_results(
-    session: Session, run_id: int, rows: Iterable[ItemResultRow | Mapping[str, Any]]
-) -> int:
-    """Upsert item results into a run, in batches.
-
-    A new row is inserted; a row for an item that already has an *errored* result replaces
-    it; a row for an item that already has a successful result is ignored. Within one call,
-    a successful row for an item wins over an errored one.
-
-    Args:
-        session: the caller's session (never committed here).
-        run_id: the run.
-        rows: :class:`ItemResultRow` objects or mappings with the same keys.
-
-    Returns:
-        The number of rows submitted after de-duplication.
-
-    Raises:
-        NotFoundError: the run, or an item key in its eval-set version, does not exist.
-        InvalidValueError: a row is malformed.
-    """
-    run = get_run(session, run_id)
-    by_key: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        values = _row_values(row)
-        earlier = by_key.get(values["item_key"])
-        if earlier is not None and earlier["error"] is None and values["error"] is not None:
-            continue
-        by_key[values["item_key"]] = values
-    if not by_key:
-        return 0
-    ids = dict(
-        session.execute(
-            select(EvalItem.item_key, EvalItem.id).where(
-                EvalItem.version_id == run.eval_set_version_id,
-                EvalItem.item_key.in_(list(by_key)),
-            )
-        ).all()
-    )
-    missing = [key for key in by_key if key not in ids]
-    if missing:
-        raise NotFoundError(
-            f"item key {missing[0]!r} is not in the run's eval-set version "
-            f"({len(missing)} unknown key(s))"
-        )
-    now = utcnow()
-    records = []
-    for key, values in by_key.items():
-        record = {k: v for k, v in values.items() if k != "item_key"}
-        record |= {"run_id": run_id, "item_id": ids[key], "created_at": now}
-        records.append(record)
-    insert = _insert_fn(session)
-    table = ItemResult.__table__
-    stmt = insert(table)
-    # One statement, executed with many parameter sets: SQLAlchemy compiles it once and
-    # caches it, instead of compiling a new multi-row VALUES for every flush.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["run_id", "item_id"],
-        set_={
-            name: stmt.excluded[name] for name in records[0] if name not in ("run_id", "item_id")
-        },
-        where=table.c.error.is_not(None),
-    )
-    for start in range(0, len(records), WRITE_BATCH):
-        session.execute(stmt, records[start : start + WRITE_BATCH])
-    return len(records)
-
-
 def finish_run(
     session: Session,
     run_id: int,
@@ -396,46 +249,6 @@ def with_pass(stats: Mapping[str, Any], new_pass: Mapping[str, Any]) -> dict[str
     passes.append(dict(new_pass))
     top = max(passes, key=lambda p: int(p.get("items_done") or 0))
     return {**top, "passes": passes}
-
-
-def load_run_results(session: Session, run_id: int) -> list[RunItemResult]:
-    """Every item of the run's eval-set version with its result, ordered by position.
-
-    Items without a stored result appear with ``has_result=False``.
-    """
-    run = get_run(session, run_id)
-    query = (
-        select(EvalItem, ItemResult)
-        .outerjoin(ItemResult, (ItemResult.item_id == EvalItem.id) & (ItemResult.run_id == run_id))
-        .where(EvalItem.version_id == run.eval_set_version_id)
-        .order_by(EvalItem.position)
-    )
-    results: list[RunItemResult] = []
-    for item, result in session.execute(query).all():
-        results.append(
-            RunItemResult(
-                item_id=item.id,
-                item_key=item.item_key,
-                position=item.position,
-                input=item.input,
-                target=item.target,
-                metadata=item.item_metadata,
-                has_result=result is not None,
-                output=result.output if result else None,
-                passed=result.passed if result else None,
-                score=result.score if result else None,
-                prompt_tokens=result.prompt_tokens if result else 0,
-                completion_tokens=result.completion_tokens if result else 0,
-                cost_usd=result.cost_usd if result else 0.0,
-                judge_cost_usd=result.judge_cost_usd if result else 0.0,
-                latency_ms=result.latency_ms if result else None,
-                attempts=result.attempts if result else 0,
-                error=result.error if result else None,
-                error_kind=result.error_kind if result else None,
-                judge=result.judge if result else None,
-            )
-        )
-    return results
 
 
 def runs_for(
