@@ -49,17 +49,17 @@ class SimModel:
 FINE_TUNES = [
     SimModel("triage-ft-v3", 0.86),
     SimModel("contracts-ft-v2", 0.92),
-    SimModel("invoices-ft-v1", 0.95),
+    SimModel("invoices-ft-v1", 0.90),
 ]
 FRONTIER = {
     "2026Q1": [SimModel("frontier-2026q1", 0.74), SimModel("frontier-legal-2026q1", 0.70),
-               SimModel("frontier-docs-2026q1", 0.93)],
+               SimModel("frontier-docs-2026q1", 0.85)],
     "2026Q2": [SimModel("frontier-2026q2", 0.80), SimModel("frontier-legal-2026q2", 0.71),
-               SimModel("frontier-docs-2026q2", 0.93)],
+               SimModel("frontier-docs-2026q2", 0.86)],
     "2026Q3": [SimModel("frontier-2026q3", 0.86), SimModel("frontier-legal-2026q3", 0.72),
-               SimModel("frontier-docs-2026q3", 0.94)],
+               SimModel("frontier-docs-2026q3", 0.86)],
     "2026Q4": [SimModel("frontier-2026q4", 0.98), SimModel("frontier-legal-2026q4", 0.72),
-               SimModel("frontier-docs-2026q4", 0.95, error_rate=0.5)],
+               SimModel("frontier-docs-2026q4", 0.97, error_rate=0.8)],
 }  # fmt: skip
 
 
