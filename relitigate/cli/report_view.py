@@ -18,15 +18,10 @@ if TYPE_CHECKING:
 def registry_session() -> Iterator[Session]:
     """A read-only unit of work on the configured registry (rolled back at the end); an
     unreachable, empty or outdated registry raises DatabaseError first."""
-    from registry.db import open_registry
-    from relitigate.settings import load_settings
+    from tasks.context import opened
 
-    factory = open_registry(load_settings().resolved_database_url())
-    try:
-        with factory() as session:
-            yield session
-    finally:
-        factory.kw["bind"].dispose()
+    with opened() as ctx, ctx.sessions() as session:
+        yield session
 
 
 def now_iso() -> str:
