@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from tasks.notify.destination import resolve
 from tasks.notify.errors import (
@@ -56,7 +54,15 @@ from tasks.notify.errors import (
     SlackError,
     SlackPermanentError,
 )
-from tasks.notify.ports import DeliverableNotice, Outbox, PostedMessage, Slack
+from tasks.notify.outcomes import (
+    NOT_TRIED,
+    DeliveryReport,
+    Outcome,
+    logged,
+    record_error,
+    record_sent,
+)
+from tasks.notify.ports import DeliverableNotice, Outbox, Slack
 
 logger = logging.getLogger(__name__)
 
@@ -64,56 +70,6 @@ DEFAULT_STALE_AFTER = timedelta(minutes=10)
 """A claim older than this belongs to a deliverer that died (a send takes seconds)."""
 
 _THREAD_GONE = frozenset({"thread_not_found", "invalid_thread_ts", "message_not_found"})
-
-NOT_TRIED = "not tried: delivery stopped"
-
-
-Result = Literal["sent", "failed", "pending", "skipped"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one notice in one delivery.
-
-    Attributes:
-        notice_id: The notice.
-        result: ``sent`` | ``failed`` (permanent) | ``pending`` (retry later) | ``skipped``
-            (another deliverer holds it).
-        detail: The reason, for anything but ``sent``; how it was sent otherwise.
-        channel_id: Where it landed, when sent.
-        ts: Its message ts, when sent.
-    """
-
-    notice_id: int
-    result: Result
-    detail: str = ""
-    channel_id: str | None = None
-    ts: str | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """One delivery's outcomes.
-
-    Attributes:
-        outcomes: One per notice that was due, in order.
-        stopped: Why the pass stopped early (Slack refused the token), as one line that
-            says what to fix; None when every due notice was tried.
-    """
-
-    outcomes: tuple[Outcome, ...]
-    stopped: str | None = None
-
-    def count(self, result: Result) -> int:
-        """How many notices ended with ``result``."""
-        return sum(1 for o in self.outcomes if o.result == result)
-
-    def summary(self) -> str:
-        """``sent 2, failed 1, still pending 0, skipped 0``."""
-        return (
-            f"sent {self.count('sent')}, failed {self.count('failed')}, "
-            f"still pending {self.count('pending')}, skipped {self.count('skipped')}"
-        )
 
 
 def utcnow() -> datetime:
@@ -226,10 +182,10 @@ def _send(
     except SlackCredentialError:
         raise
     except SlackError as exc:
-        return _record_error(outbox, notice.id, claim, exc, stage="resolving the destination")
+        return record_error(outbox, notice.id, claim, exc, stage="resolving the destination")
     except NoticeError as exc:
         outbox.mark_failed(notice.id, claim=claim, reason=str(exc))
-        return _log(Outcome(notice.id, "failed", str(exc)))
+        return logged(Outcome(notice.id, "failed", str(exc)))
 
     thread_ts = _thread(outbox, notice, channel)
     if not outbox.record_channel(notice.id, claim=claim, channel_id=channel):
@@ -250,9 +206,9 @@ def _send(
     except SlackCredentialError:
         raise
     except SlackError as exc:
-        return _record_error(outbox, notice.id, claim, exc, stage="posting")
-    _record_sent(outbox, notice.id, claim, posted, thread_ts=thread_ts, now=now)
-    return _log(Outcome(notice.id, "sent", "posted", posted.channel_id, posted.ts))
+        return record_error(outbox, notice.id, claim, exc, stage="posting")
+    record_sent(outbox, notice.id, claim, posted, thread_ts=thread_ts, now=now)
+    return logged(Outcome(notice.id, "sent", "posted", posted.channel_id, posted.ts))
 
 
 def _check(
@@ -289,14 +245,14 @@ def _check(
             "im:history scopes to avoid this)"
         )
         outbox.mark_failed(notice.id, claim=claim, reason=reason)
-        return _log(Outcome(notice.id, "failed", reason))
+        return logged(Outcome(notice.id, "failed", reason))
     except SlackError as exc:
         outbox.keep_pending(notice.id, claim=claim, error=str(exc), maybe_delivered=True)
-        return _log(Outcome(notice.id, "pending", f"checking {channel}: {exc}"))
+        return logged(Outcome(notice.id, "pending", f"checking {channel}: {exc}"))
     if found is None:
         return None
-    _record_sent(outbox, notice.id, claim, found, thread_ts=found_in, now=now)
-    return _log(
+    record_sent(outbox, notice.id, claim, found, thread_ts=found_in, now=now)
+    return logged(
         Outcome(notice.id, "sent", "already in Slack (found by its metadata)", channel, found.ts)
     )
 
@@ -307,48 +263,3 @@ def _thread(outbox: Outbox, notice: DeliverableNotice, channel: str) -> str | No
     if notice.workload_id is None or notice.kind == "digest":
         return None
     return outbox.thread_ts(notice.workload_id, channel_id=channel, quarter=notice.quarter)
-
-
-def _record_sent(
-    outbox: Outbox,
-    notice_id: int,
-    claim: datetime,
-    posted: PostedMessage,
-    *,
-    thread_ts: str | None,
-    now: Callable[[], datetime],
-) -> None:
-    ok = outbox.mark_sent(
-        notice_id,
-        claim=claim,
-        channel_id=posted.channel_id,
-        ts=posted.ts,
-        thread_ts=thread_ts,
-        now=now(),
-    )
-    if not ok:
-        logger.warning(
-            "notice %s was posted (%s %s) but its claim had been taken over; the new "
-            "owner finds it by its metadata",
-            notice_id,
-            posted.channel_id,
-            posted.ts,
-        )
-
-
-def _record_error(
-    outbox: Outbox, notice_id: int, claim: datetime, exc: SlackError, *, stage: str
-) -> Outcome:
-    if exc.transient:
-        outbox.keep_pending(
-            notice_id, claim=claim, error=str(exc), maybe_delivered=exc.maybe_delivered
-        )
-        return _log(Outcome(notice_id, "pending", f"{stage}: {exc}"))
-    outbox.mark_failed(notice_id, claim=claim, reason=str(exc))
-    return _log(Outcome(notice_id, "failed", f"{stage}: {exc}"))
-
-
-def _log(outcome: Outcome) -> Outcome:
-    level = logging.INFO if outcome.result == "sent" else logging.WARNING
-    logger.log(level, "notice %s %s: %s", outcome.notice_id, outcome.result, outcome.detail)
-    return outcome

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.notices import get_notice, list_notices, requeue_failed
-from tasks.notify.delivery import NOT_TRIED, deliver, deliver_one, notice_ref
+from tasks.notify.delivery import deliver, deliver_one, notice_ref
 from tasks.notify.errors import SlackCredentialError
+from tasks.notify.outcomes import NOT_TRIED
 from tests.notify.slack_server import Fail, SlackServer
 from tests.notify.test_slack import dead_url
 
