@@ -4,8 +4,9 @@ Modules: :mod:`~tasks.notify.facts` (what a notice says), :mod:`~tasks.notify.po
 notice a decision calls for), :mod:`~tasks.notify.message` (Block Kit and text),
 :mod:`~tasks.notify.digest` (the quarter digest from recorded decisions),
 :mod:`~tasks.notify.delivery` (the outbox, exactly once; given the interfaces in
-:mod:`~tasks.notify.ports`), :mod:`~tasks.notify.destination` (owner DM, else the channel),
-:mod:`~tasks.notify.token` (the bot token, from settings or a Secret block),
+:mod:`~tasks.notify.ports`; each notice's outcome in :mod:`~tasks.notify.outcomes`),
+:mod:`~tasks.notify.destination` (owner DM, else the channel), :mod:`~tasks.notify.token`
+(the bot token and where it came from; :mod:`tasks.credentials` reads it),
 :mod:`~tasks.notify.failures` (sorting Slack's errors) and :mod:`~tasks.notify.slack` (the
 only module that imports slack_sdk; import it where a client is built).
 
