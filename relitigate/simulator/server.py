@@ -25,75 +25,18 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import random
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from relitigate.simulator import behaviour
 from relitigate.simulator.evalsets import ItemIndex, last_user_text, message_text
-from relitigate.simulator.profile import ModelProfile, Profile
+from relitigate.simulator.models import Counters, SimModel
+from relitigate.simulator.profile import Profile
 from relitigate.simulator.wire import ANTHROPIC, OPENAI, BadRequest, Reply, Wire
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-@dataclass
-class _Counters:
-    requests: int = 0
-    completions: int = 0
-    errors_injected: int = 0
-    timeouts_injected: int = 0
-    disconnects_injected: int = 0
-    rate_limited: int = 0
-    answered: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "requests": self.requests,
-            "completions": self.completions,
-            "errors_injected": self.errors_injected,
-            "timeouts_injected": self.timeouts_injected,
-            "disconnects_injected": self.disconnects_injected,
-            "rate_limited": self.rate_limited,
-            "items_answered": len(self.answered),
-            "duplicate_completions": sum(n - 1 for n in self.answered.values()),
-        }
-
-
-class _Model:
-    """A profile model with its random stream, rate bucket and counters."""
-
-    def __init__(self, profile: ModelProfile, seed: int) -> None:
-        self.p = profile
-        self.rng = random.Random(f"{seed}:{profile.name}")
-        self.sigma = profile.latency.sigma()
-        self.counters = _Counters()
-        self.capacity = max(1.0, (profile.rpm or 0) / 60)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-
-    def take_rate_token(self) -> float:
-        """0 if a request may pass now, else the seconds until it may."""
-        if self.p.rpm is None:
-            return 0.0
-        now = time.monotonic()
-        rate = self.p.rpm / 60
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / rate
-
-    def latency_s(self) -> float:
-        lat = self.p.latency
-        if lat.fixed_ms is not None:
-            return lat.fixed_ms / 1000
-        assert lat.median_ms is not None
-        return lat.median_ms * math.exp(self.sigma * self.rng.gauss()) / 1000
 
 
 def _error(
@@ -126,7 +69,7 @@ class SimulatorApp:
     def __init__(self, profile: Profile, index: ItemIndex) -> None:
         self.profile = profile
         self.index = index
-        self.models = {m.name: _Model(m, profile.seed) for m in profile.models}
+        self.models = {m.name: SimModel(m, profile.seed) for m in profile.models}
         self.in_flight = 0
         self.max_in_flight = 0
         self.unknown_model = 0
@@ -198,8 +141,21 @@ class SimulatorApp:
                     "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
                 },
             )
+        fault = await self._fault(request, wire, model)
+        if fault is not None:
+            return fault
+        await asyncio.sleep(model.latency_s())
+        if not self.resumed.is_set():
+            await self.resumed.wait()
+        return await self._answer(request, wire, model, messages)
+
+    async def _fault(
+        self, request: web.Request, wire: Wire, model: SimModel
+    ) -> web.StreamResponse | None:
+        """An injected server error, timeout or dropped connection, as the profile's rates
+        say; None: answer normally."""
+        c, p = model.counters, model.p
         roll = model.rng.random()
-        p = model.p
         if roll < p.error_rate:
             await asyncio.sleep(model.latency_s())
             c.errors_injected += 1
@@ -211,9 +167,13 @@ class SimulatorApp:
         if roll < p.error_rate + p.timeout_rate + p.disconnect_rate:
             c.disconnects_injected += 1
             return _disconnect(request)
-        await asyncio.sleep(model.latency_s())
-        if not self.resumed.is_set():
-            await self.resumed.wait()
+        return None
+
+    async def _answer(
+        self, request: web.Request, wire: Wire, model: SimModel, messages: list[Any]
+    ) -> web.StreamResponse:
+        """The model's reply: right or wrong as its accuracy says, with token counts."""
+        c, p = model.counters, model.p
         text = last_user_text(messages)
         item = None
         if p.role == "judge":
@@ -263,7 +223,7 @@ class SimulatorApp:
 
     async def reset(self, request: web.Request) -> web.Response:
         for m in self.models.values():
-            m.counters = _Counters()
+            m.counters = Counters()
         self.max_in_flight = self.in_flight
         self.unknown_model = self.unauthorized = 0
         return web.json_response(self.snapshot())
