@@ -121,21 +121,11 @@ async def run_candidate(
     )
     pending = _pending(items, skip_keys, run.t)
     writer.start()
-    workers: list[asyncio.Task[None]] = []
     try:
-        first = next(pending, None)
-        if first is not None:  # the probe call: alone, before any other item is sent
-            await run.worker(iter((first,)))
-            workers = [
-                asyncio.create_task(run.worker(pending)) for _ in range(spec.limits.concurrency)
-            ]
-            await asyncio.gather(*workers)
+        await _call_all(run, pending, spec.limits.concurrency)
         run.t.not_started += sum(1 for _ in pending)
         await run.release_held()  # the run ended without giving up on the endpoint
     except BaseException as exc:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
         await _close(writer, provider, scorer)
         if isinstance(exc, EvaluationError):
             exc.summary = run.summary("failed", f"{type(exc).__name__}: {exc}")
@@ -144,6 +134,23 @@ async def run_candidate(
     if run.stop_reason is not None:
         return run.summary("incomplete", run.stop_reason)
     return run.summary("complete", None)
+
+
+async def _call_all(run: RunCalls, pending: Iterator[EvalItem], concurrency: int) -> None:
+    """The first item alone (the probe: nothing else is sent before it answers), then the
+    rest with ``concurrency`` workers; on any failure the workers are cancelled first."""
+    first = next(pending, None)
+    if first is None:
+        return
+    await run.worker(iter((first,)))
+    workers = [asyncio.create_task(run.worker(pending)) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
 
 
 async def _close(writer: ResultWriter, provider: Provider, scorer: Scorer) -> None:
