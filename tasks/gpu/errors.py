@@ -17,6 +17,7 @@ what to do next; server errors carry the exit code and the tail of the server's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.evaluation.errors import EvaluationError
@@ -69,69 +70,49 @@ class AdapterNotFoundError(ModelNotFoundError):
     what = "LoRA adapter"
 
 
+@dataclass(frozen=True)
+class ServerRecord:
+    """A model server as its errors describe it: which, how started, how ended, its output."""
+
+    server: str
+    command: str
+    returncode: int | None
+    log_path: Path | None
+    log_tail: str
+
+
 class _ServerError(GpuRunnerError):
-    def __init__(
-        self,
-        headline: str,
-        *,
-        server: str,
-        command: str,
-        returncode: int | None,
-        log_path: Path | None,
-        log_tail: str,
-    ) -> None:
-        self.server, self.command, self.returncode = server, command, returncode
-        self.log_path, self.log_tail = log_path, log_tail
-        where = f"; full log: {log_path}" if log_path else ""
-        tail = log_tail.strip() or "(the server wrote nothing)"
+    def __init__(self, headline: str, record: ServerRecord) -> None:
+        self.record = record
+        self.server, self.command = record.server, record.command
+        self.returncode, self.log_path, self.log_tail = (
+            record.returncode, record.log_path, record.log_tail
+        )  # fmt: skip
+        where = f"; full log: {record.log_path}" if record.log_path else ""
+        tail = record.log_tail.strip() or "(the server wrote nothing)"
         super().__init__(f"{headline}{where}\n--- server log (last lines) ---\n{tail}")
 
 
 class ServerStartError(_ServerError):
     """The model server exited during start-up or did not answer in time."""
 
-    def __init__(
-        self,
-        *,
-        server: str,
-        command: str,
-        reason: str,
-        returncode: int | None,
-        log_path: Path | None,
-        log_tail: str,
-    ) -> None:
+    def __init__(self, record: ServerRecord, *, reason: str) -> None:
         self.reason = reason
         super().__init__(
-            f"model server {server!r} did not start: {reason} (command: {command}); check "
-            "the command template, the model path and the GPU, or raise "
-            "serving.startup_timeout_s",
-            server=server,
-            command=command,
-            returncode=returncode,
-            log_path=log_path,
-            log_tail=log_tail,
+            f"model server {record.server!r} did not start: {reason} (command: "
+            f"{record.command}); check the command template, the model path and the GPU, or "
+            "raise serving.startup_timeout_s",
+            record,
         )
 
 
 class ServerDiedError(_ServerError):
     """The model server exited while the benchmark was running."""
 
-    def __init__(
-        self,
-        *,
-        server: str,
-        command: str,
-        returncode: int | None,
-        log_path: Path | None,
-        log_tail: str,
-    ) -> None:
+    def __init__(self, record: ServerRecord) -> None:
         super().__init__(
-            f"model server {server!r} exited with code {returncode} while the benchmark was "
-            "running; results so far are checkpointed, fix the cause (out of memory? see the "
-            "log) and run again to resume",
-            server=server,
-            command=command,
-            returncode=returncode,
-            log_path=log_path,
-            log_tail=log_tail,
+            f"model server {record.server!r} exited with code {record.returncode} while the "
+            "benchmark was running; results so far are checkpointed, fix the cause (out of "
+            "memory? see the log) and run again to resume",
+            record,
         )

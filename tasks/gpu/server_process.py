@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from tasks.gpu.config import ServedNames, ServingConfig, python_executable
-from tasks.gpu.errors import ServerStartError
+from tasks.gpu.errors import ServerRecord, ServerStartError
 from tasks.processes import LOG_TAIL_LINES, GroupProcess, read_log_tail, start_group
 
 POLL_S = 0.2
@@ -93,6 +93,12 @@ class ServerProcess:
         """Whether any process of the server's group still exists."""
         return self.process.group_alive()
 
+    def record(self) -> ServerRecord:
+        """The server as its errors describe it, with its exit code and log tail now."""
+        return ServerRecord(
+            self.name, self.command, self.returncode, self.log_path, self.log_tail()
+        )
+
     def stop(self, grace_s: float) -> int | None:
         """Stop the whole process group: SIGTERM, up to ``grace_s`` seconds, then SIGKILL.
 
@@ -117,14 +123,11 @@ def start_server(
     try:
         process = start_group(argv, log_path=log_path, env=full_env)
     except OSError as exc:
-        raise ServerStartError(
-            server=name,
-            command=shlex.join(argv),
-            reason=f"cannot execute {argv[0]!r}: {exc.strerror or exc}",
-            returncode=None,
-            log_path=log_path,
-            log_tail=read_log_tail(log_path, lines=LOG_TAIL_LINES),
-        ) from exc
+        record = ServerRecord(
+            name, shlex.join(argv), None, log_path, read_log_tail(log_path, lines=LOG_TAIL_LINES)
+        )
+        reason = f"cannot execute {argv[0]!r}: {exc.strerror or exc}"
+        raise ServerStartError(record, reason=reason) from exc
     return ServerProcess(name=name, process=process)
 
 
@@ -183,14 +186,7 @@ def _model_ids(response: httpx.Response) -> list[str]:
 
 
 def _start_error(server: ServerProcess, reason: str) -> ServerStartError:
-    return ServerStartError(
-        server=server.name,
-        command=server.command,
-        reason=reason,
-        returncode=server.returncode,
-        log_path=server.log_path,
-        log_tail=server.log_tail(),
-    )
+    return ServerStartError(server.record(), reason=reason)
 
 
 async def stop_server(server: ServerProcess, grace_s: float) -> None:

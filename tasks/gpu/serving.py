@@ -75,13 +75,7 @@ class ServedModel:
 
     def died_error(self) -> ServerDiedError:
         """The error describing this server's exit."""
-        return ServerDiedError(
-            server=self.server.name,
-            command=self.server.command,
-            returncode=self.server.returncode,
-            log_path=self.server.log_path,
-            log_tail=self.server.log_tail(),
-        )
+        return ServerDiedError(self.server.record())
 
     async def guard(self, work: Awaitable[T]) -> T:
         """Await ``work`` while watching the server; if it exits first, cancel ``work``.
