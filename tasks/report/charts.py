@@ -13,15 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tasks.decision.plotting import (
-    BUY_COLOUR,
-    FINE_TUNE_COLOUR,
-    finish_cost_panel,
-    finish_panel,
-    new_figure,
-    plot_sides,
-    png_bytes,
-)
+from tasks.decision import plotting as plot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,14 +39,14 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     verdicts = [str(v) for v in decided["verdict"]]
     case = str(decided["case"].iloc[-1]) if len(decided) else "cost_distillation"
 
-    fig = new_figure(8.0, 8.0)
+    fig = plot.new_figure(8.0, 8.0)
     quality, advantage, cost = fig.subplots(3, 1, sharex=True)
 
     ft = _floats(decided["fine_tune_quality"])
     buy = _floats(decided["buy_quality"])
-    _band(quality, xs, decided, "fine_tune_quality", FINE_TUNE_COLOUR)
-    _band(quality, xs, decided, "buy_quality", BUY_COLOUR)
-    plot_sides(quality, (xs, ft), (xs, buy), note=" (95% CI)")
+    _band(quality, xs, decided, "fine_tune_quality", plot.FINE_TUNE_COLOUR)
+    _band(quality, xs, decided, "buy_quality", plot.BUY_COLOUR)
+    plot.plot_sides(quality, (xs, ft), (xs, buy), note=" (95% CI)")
     threshold = _floats(decided["advantage_threshold"])
     if case == "cost_distillation":
         bar = [t * b for t, b in zip(threshold, buy, strict=True)]
@@ -63,7 +55,7 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
         bar = [b + t for t, b in zip(threshold, buy, strict=True)]
         bar_label = "bar: buy quality + margin"
     quality.plot(xs, bar, "--", color="0.35", label=bar_label)
-    finish_panel(quality, "quality")
+    plot.finish_panel(quality, "quality")
 
     value = _floats(decided["advantage"])
     low = _floats(decided["advantage_low"])
@@ -80,19 +72,19 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
                 verdict, (x, v), textcoords="offset points", xytext=(6, 4), fontsize=8
             )
     advantage.step(xs, threshold, "--", where="mid", color="0.2", label="threshold")
-    finish_panel(advantage, metric)
+    plot.finish_panel(advantage, metric)
 
     ft_cost = _floats(decided["fine_tune_cost_per_useful_task_usd"])
     buy_cost = _floats(decided["buy_cost_per_useful_task_usd"])
-    plot_sides(cost, (xs, ft_cost), (xs, buy_cost))
-    finish_cost_panel(cost, ft_cost + buy_cost)
+    plot.plot_sides(cost, (xs, ft_cost), (xs, buy_cost))
+    plot.finish_cost_panel(cost, ft_cost + buy_cost)
     step = max(1, len(xs) // 16)
     cost.set_xticks(xs[::step], labels[::step], rotation=0 if len(xs) <= 8 else 45)
     cost.set_xlabel("quarter")
     if xs:
         cost.set_xlim(-0.4, xs[-1] + 0.6)
     fig.suptitle(title)
-    return png_bytes(fig)
+    return plot.png_bytes(fig)
 
 
 def _band(axes: Any, xs: list[int], frame: pd.DataFrame, column: str, colour: str) -> None:
@@ -108,7 +100,7 @@ def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
     ys = list(range(len(names)))
     colours = [VERDICT_COLOURS.get(str(v), "0.3") for v in decided["verdict"]][::-1]
 
-    fig = new_figure(10.0, max(2.6, 0.42 * len(names) + 1.4))
+    fig = plot.new_figure(10.0, max(2.6, 0.42 * len(names) + 1.4))
     margin, savings = fig.subplots(1, 2, sharey=True)
 
     value = _floats(decided["advantage"])[::-1]
@@ -136,4 +128,4 @@ def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
     handles = [Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     savings.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
     fig.suptitle(title)
-    return png_bytes(fig)
+    return plot.png_bytes(fig)
