@@ -83,6 +83,15 @@ def test_deploy_without_an_api_url_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_deploy_with_an_unknown_gpu_pool_type_exits_2_in_one_line(tmp_path: Path) -> None:
+    env = prefect_env(tmp_path / "home", "http://127.0.0.1:9/api")
+    done = _relitigate("deploy", "--gpu-pool-type", "nomad", env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "relitigate: error: bad --gpu-pool-type 'nomad': use one of process, kubernetes, docker"
+    ]
+
+
 def test_deploy_with_a_missing_prefect_file_exits_2(tmp_path: Path) -> None:
     env = prefect_env(tmp_path / "home", "http://127.0.0.1:9/api")
     done = _relitigate("deploy", "--prefect-file", str(tmp_path / "nope.yaml"), env=env)
