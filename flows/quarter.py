@@ -12,7 +12,6 @@ import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
@@ -87,7 +86,7 @@ async def relitigate_quarter(request: QuarterRequest = QuarterRequest()) -> Quar
 async def _relitigate(ctx: RegistryContext, request: QuarterRequest) -> QuarterOutcome:
     logger = get_run_logger()
     q = request.resolved_quarter()
-    names = await anyio.to_thread.run_sync(active_workload_names, ctx, request.workloads)
+    names = await asyncio.to_thread(active_workload_names, ctx, request.workloads)
     logger.info("re-litigating %d workload(s) for %s", len(names), q)
     limit = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_workloads))
 

@@ -20,8 +20,8 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments import arun_deployment
@@ -81,9 +81,9 @@ async def relitigate_workload(request: WorkloadRequest) -> DecisionSummary:
 async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> DecisionSummary:
     logger = get_run_logger()
     workload, quarter = request.workload, request.quarter
-    done = await anyio.to_thread.run_sync(existing_decision, ctx, workload, quarter)
+    done = await asyncio.to_thread(existing_decision, ctx, workload, quarter)
     attempt_after = (
-        await anyio.to_thread.run_sync(next_attempt, ctx, workload, quarter) if request.fresh else 0
+        await asyncio.to_thread(next_attempt, ctx, workload, quarter) if request.fresh else 0
     )
     plan_run = plan_rerun(
         done, force=request.force, fresh=request.fresh, next_attempt=attempt_after
@@ -94,8 +94,8 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
         return done
     if done is not None and plan_run.replacing.supersedes is not None:
         logger.info("%s %s was inconclusive: retrying its errored items", workload, quarter)
-    plan = await anyio.to_thread.run_sync(plan_workload, ctx, workload)
-    await anyio.to_thread.run_sync(preflight_workload, ctx, workload)  # before anything is paid
+    plan = await asyncio.to_thread(plan_workload, ctx, workload)
+    await asyncio.to_thread(preflight_workload, ctx, workload)  # before anything is paid
     levels = plan_run.retry_levels
     await asyncio.gather(
         _benchmark_fine_tune(ctx, plan, quarter, plan_run.attempt, levels.get(plan.fine_tune, 1)),
@@ -110,7 +110,7 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
         flow_run_url=flow_run_url(ctx.settings.prefect_ui_url),
     )  # fmt: skip
     if summary.memo_path:
-        memo = await anyio.Path(summary.memo_path).read_text(encoding="utf-8")
+        memo = await asyncio.to_thread(Path(summary.memo_path).read_text, encoding="utf-8")
         await acreate_markdown_artifact(
             key=f"memo-{_slug(workload)}",
             markdown=memo,
