@@ -108,7 +108,7 @@ async def decide_task(
 ) -> DecisionSummary:
     """Decide ``workload`` for ``quarter`` from its recorded runs and record the outcome.
 
-    The work (registry reads, bootstrap, chart) runs in a worker thread so other workloads'
+    The work (registry reads, score tests, chart) runs in a worker thread so other workloads'
     benchmarks keep their event loop.
     """
     return await anyio.to_thread.run_sync(

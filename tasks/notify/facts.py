@@ -91,7 +91,7 @@ class NoticeFacts:
         verdict: The decision's verdict.
         case: The gate under which the fine-tune was adopted.
         quality_ratio: Fine-tune quality / buy quality.
-        quality_ratio_ci: Paired-bootstrap interval of that ratio.
+        quality_ratio_ci: 95% interval of that ratio (inverted paired score test).
         finetune: The fine-tune's side.
         buy: The best buy alternative this quarter.
         monthly_savings_usd: What the fine-tune saves per month at the current volume, net of
@@ -136,7 +136,7 @@ class DigestLine:
         monthly_savings_usd: Net monthly savings of the fine-tune at the current volume
             (negative: buying is cheaper), when known.
         projected_erosion_quarter: The quarter the trend crosses the gate, if any.
-        quality_ratio_ci: The ratio's paired-bootstrap interval, when known.
+        quality_ratio_ci: The ratio's 95% interval (inverted paired score test), when known.
     """
 
     workload: str
