@@ -11,17 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.guard.support import GUARD_DIR, guard_attempts
+
 
 @pytest.mark.slow
 def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELITIGATE_", "PREFECT_"))}
     env["RELITIGATE_SLACK_TOKEN"] = "xo" + "xb-must-not-be-used-by-the-demo"
+    # the socket guard: every process of the demo refuses and logs non-loopback connections
+    guard_log = tmp_path / "guard.log"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(GUARD_DIR), env.get("PYTHONPATH")) if p)
+    env["RELITIGATE_GUARD_LOG"] = str(guard_log)
     out = subprocess.run(
         [sys.executable, "-m", "relitigate", "demo", "--dir", str(folder)],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
+    assert guard_attempts(guard_log) == []  # no connection outside loopback
     text = out.stdout
     for word in ("keep", "watch", "retire", "inconclusive", "simulator", "The retire notice reads"):
         assert word in text, word
