@@ -15,7 +15,20 @@ if TYPE_CHECKING:
     from registry.models import Workload
 
 
-class Decision(TimestampMixin, Base):
+class DecisionEvidence:
+    """The columns a decision and each of its replaced revisions both hold."""
+
+    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict, "verdict"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    gates: Mapped[Any] = mapped_column(JSONType, default=list)
+    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    reproducibility: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    fine_tune_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    buy_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+
+class Decision(DecisionEvidence, TimestampMixin, Base):
     """One workload's verdict for one quarter, with the evidence behind it."""
 
     __tablename__ = "decisions"
@@ -24,15 +37,7 @@ class Decision(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workload_id: Mapped[int] = mapped_column(ForeignKey("workloads.id"))
     quarter: Mapped[str] = mapped_column(String(6))
-    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict, "verdict"))
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    gates: Mapped[Any] = mapped_column(JSONType, default=list)
-    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    reproducibility: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    memo: Mapped[str] = mapped_column(Text, default="")
     next_review: Mapped[date | None] = mapped_column(Date)
-    fine_tune_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
-    buy_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """The benchmark attempt (``Run.attempt``) the decision was taken on."""
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -42,7 +47,7 @@ class Decision(TimestampMixin, Base):
     workload: Mapped[Workload] = relationship()
 
 
-class DecisionRevision(Base):
+class DecisionRevision(DecisionEvidence, Base):
     """A decision as it stood before it was replaced (``--force``, ``--fresh``, or a retry of
     an ``inconclusive`` quarter): the quarter's earlier verdicts stay on record."""
 
@@ -53,14 +58,6 @@ class DecisionRevision(Base):
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
     revision: Mapped[int] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer)
-    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict, "verdict"))
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    gates: Mapped[Any] = mapped_column(JSONType, default=list)
-    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    reproducibility: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    memo: Mapped[str] = mapped_column(Text, default="")
-    fine_tune_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
-    buy_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     superseded_because: Mapped[str] = mapped_column(String(200))
