@@ -1,0 +1,22 @@
+"""Sequential evaluation: waves and stops.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 12:00:00.000000
+
+"""
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = '0004'
+down_revision: str | Sequence[str] | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
