@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0009"
 """The newest migration shipped with this package (a test checks it against Alembic's head).
 Kept as a constant so that opening the registry does not have to import Alembic."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
