@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # Column types, the base, the decisions' and the outbox's tables, re-exported:
 # ``registry.models`` names every table and type.
+from registry.batch_models import FrontierBatch as FrontierBatch
 from registry.columns import NAMING_CONVENTION as NAMING_CONVENTION
 from registry.columns import Base as Base
 from registry.columns import JSONType as JSONType
