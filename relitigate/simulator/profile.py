@@ -4,6 +4,7 @@ A profile is YAML or JSON::
 
     seed: 7                       # random seed for latency, errors, timeouts (optional)
     api_key: sk-sim               # if set, requests must send "Authorization: Bearer sk-sim"
+    batch_delay_s: 1.0            # a batch completes this long after it is created
     models:
       - name: frontier-sim        # the model name clients send ("openai/frontier-sim")
         version: frontier-sim-2026-01-15   # reported as the response's "model"
@@ -111,6 +112,8 @@ class Profile(BaseModel):
     """Seeds latency, error and timeout draws (answers are seeded by model and item)."""
     api_key: str | None = None
     """If set, requests must carry ``Authorization: Bearer <api_key>`` (else HTTP 401)."""
+    batch_delay_s: float = Field(default=1.0, ge=0)
+    """A batch (``POST /v1/batches``) completes this many seconds after it was created."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Profile:

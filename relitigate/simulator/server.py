@@ -10,6 +10,8 @@ Routes:
   a non-OpenAI provider route (``anthropic/<model>`` with this ``api_base``) can be tested;
   see :mod:`relitigate.simulator.wire`.
 - ``GET /v1/models``: the profile's models.
+- ``/v1/files`` and ``/v1/batches``: OpenAI's Batch API over the same models, answered after
+  the profile's ``batch_delay_s`` (:mod:`relitigate.simulator.batches`).
 - ``GET /stats``: per model ``requests``, ``completions`` (HTTP 200 fully sent),
   ``errors_injected`` (500), ``timeouts_injected``, ``rate_limited`` (429),
   ``disconnects_injected`` (connection closed without a reply), ``items_answered`` (distinct
@@ -31,7 +33,8 @@ from typing import Any
 from aiohttp import web
 
 from relitigate.simulator import behaviour
-from relitigate.simulator.evalsets import ItemIndex, last_user_text, message_text
+from relitigate.simulator.batches import SimBatches
+from relitigate.simulator.evalsets import ItemIndex, SimItem, last_user_text, message_text
 from relitigate.simulator.models import Counters, SimModel
 from relitigate.simulator.profile import Profile
 from relitigate.simulator.wire import ANTHROPIC, OPENAI, BadRequest, Reply, Wire
@@ -78,6 +81,7 @@ class SimulatorApp:
         self.resumed.set()
         self._ids = 0
         self._key = profile.api_key or None
+        self.batches = SimBatches(self)
 
     def build(self) -> web.Application:
         """The aiohttp application."""
@@ -89,6 +93,7 @@ class SimulatorApp:
         app.router.add_post("/stats/reset", self.reset)
         app.router.add_post("/control/pause", self.pause)
         app.router.add_post("/control/resume", self.resume)
+        self.batches.add_routes(app)
         return app
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
@@ -173,7 +178,21 @@ class SimulatorApp:
         self, request: web.Request, wire: Wire, model: SimModel, messages: list[Any]
     ) -> web.StreamResponse:
         """The model's reply: right or wrong as its accuracy says, with token counts."""
-        c, p = model.counters, model.p
+        payload, item = self.compose(wire, model, messages)
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        resp = web.Response(body=data, content_type="application/json")
+        await resp.prepare(request)
+        await resp.write_eof()
+        model.counters.completions += 1
+        if item is not None:
+            model.counters.answered[item.id] = model.counters.answered.get(item.id, 0) + 1
+        return resp
+
+    def compose(
+        self, wire: Wire, model: SimModel, messages: list[Any]
+    ) -> tuple[dict[str, Any], SimItem | None]:
+        """The reply body on ``wire``, and the eval item it answers (None: none found)."""
+        p = model.p
         text = last_user_text(messages)
         item = None
         if p.role == "judge":
@@ -190,15 +209,7 @@ class SimulatorApp:
             completion_tokens = behaviour.count_tokens(len(content))
         self._ids += 1
         reply = Reply(self._ids, p.reported_model, content, prompt_tokens, completion_tokens)
-        payload = wire.reply(reply, int(time.time()))
-        data = json.dumps(payload, separators=(",", ":")).encode()
-        resp = web.Response(body=data, content_type="application/json")
-        await resp.prepare(request)
-        await resp.write_eof()
-        c.completions += 1
-        if item is not None:
-            c.answered[item.id] = c.answered.get(item.id, 0) + 1
-        return resp
+        return wire.reply(reply, int(time.time())), item
 
     async def list_models(self, request: web.Request) -> web.Response:
         data = [
@@ -216,6 +227,7 @@ class SimulatorApp:
             "unauthorized": self.unauthorized,
             "paused": not self.resumed.is_set(),
             "models": {n: m.counters.as_dict() for n, m in self.models.items()},
+            "batches": self.batches.stats(),
         }
 
     async def stats(self, request: web.Request) -> web.Response:
