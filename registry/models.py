@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # Column types, the base, the decisions' and the outbox's tables, re-exported:
 # ``registry.models`` names every table and type.
 from registry.batch_models import FrontierBatch as FrontierBatch
+from registry.catalog_models import CatalogEntryRow as CatalogEntryRow
 from registry.columns import NAMING_CONVENTION as NAMING_CONVENTION
 from registry.columns import Base as Base
 from registry.columns import JSONType as JSONType
@@ -134,6 +135,10 @@ class Candidate(TimestampMixin, Base):
     limits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """Pacing overrides as written (:class:`vocabulary.Limits`): ``concurrency``, ``rpm``,
     ``tpm``, ``timeout_s``, ``max_attempts``."""
+    production_api_base: Mapped[str | None] = mapped_column(String(500))
+    """Where production calls the candidate, when not at ``api_base`` (the routing export)."""
+    base_model: Mapped[str | None] = mapped_column(String(500))
+    """The fine-tune's base model route, whose deprecation is watched."""
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     workload: Mapped[Workload] = relationship(back_populates="candidates")

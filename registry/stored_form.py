@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from registry.models import CandidateRole
@@ -30,6 +31,8 @@ def candidate_values(spec: CandidateSpec, role: CandidateRole) -> dict[str, Any]
         "pricing": spec.pricing.model_dump(mode="json", exclude_none=True) if spec.pricing else {},
         "serving": dict(spec.serving),
         "limits": spec.limits.model_dump(mode="json", exclude_unset=True),
+        "production_api_base": spec.production_api_base,
+        "base_model": spec.base_model,
     }
 
 
@@ -52,11 +55,19 @@ def workload_values(spec: WorkloadSpec) -> dict[str, Any]:
     }
 
 
+_LIMITS_HASHED_WHEN_SET = frozenset({"batch"})
+"""Limits added later: hashed only when written, so a file without them keeps its hash."""
+
+
 def _hashed_limits(limits: Limits) -> dict[str, Any]:
     # Limits left unset hash as null, as they did before the limits carried the engine's
     # defaults: a registry synced then sees an unchanged file as unchanged.
     written = limits.model_dump(mode="json", exclude_unset=True)
-    return {name: written.get(name) for name in Limits.model_fields}
+    return {
+        name: written.get(name)
+        for name in Limits.model_fields
+        if name in written or name not in _LIMITS_HASHED_WHEN_SET
+    }
 
 
 def declared_form(spec: WorkloadSpec) -> dict[str, Any]:
@@ -65,7 +76,24 @@ def declared_form(spec: WorkloadSpec) -> dict[str, Any]:
     declared["fine_tune"]["limits"] = _hashed_limits(spec.fine_tune.limits)
     for index, buy in enumerate(spec.buy):
         declared["buy"][index]["limits"] = _hashed_limits(buy.limits)
+    _drop_later_defaults(declared, spec)
     return declared
+
+
+_CANDIDATE_FIELDS_HASHED_WHEN_SET = ("production_api_base", "base_model")
+_THRESHOLDS_HASHED_WHEN_SET = frozenset({"deprecation_horizon_days"})
+
+
+def _drop_later_defaults(declared: dict[str, Any], spec: WorkloadSpec) -> None:
+    """Fields added later hash only when written, so a file without them keeps its hash."""
+    if spec.catalog is None:
+        declared.pop("catalog", None)
+    for name in _THRESHOLDS_HASHED_WHEN_SET - spec.thresholds.model_fields_set:
+        declared["thresholds"].pop(name, None)
+    for candidate in [declared["fine_tune"], *declared["buy"]]:
+        for name in _CANDIDATE_FIELDS_HASHED_WHEN_SET:
+            if candidate.get(name) is None:
+                candidate.pop(name, None)
 
 
 def canonical_json(payload: Any) -> str:
@@ -73,10 +101,19 @@ def canonical_json(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def config_hash(spec: WorkloadSpec, *, eval_set_name: str, content_hash: str) -> str:
-    """sha256 of the declaration and of its eval set's name and content hash."""
-    payload = {
+def config_hash(
+    spec: WorkloadSpec,
+    *,
+    eval_set_name: str,
+    content_hash: str,
+    catalog_buys: Sequence[CandidateSpec] = (),
+) -> str:
+    """sha256 of the declaration, of its eval set's name and content hash and of the catalog
+    entries it picks (when it picks any)."""
+    payload: dict[str, Any] = {
         "workload": declared_form(spec),
         "eval_set": {"name": eval_set_name, "hash": content_hash},
     }
+    if catalog_buys:
+        payload["catalog_buys"] = [b.model_dump(mode="json") for b in catalog_buys]
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()

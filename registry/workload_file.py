@@ -36,6 +36,7 @@ from registry.quarters import QUARTER_RE
 from registry.workload_parts import CandidateSpec, EvalSetRef
 from registry.yaml_lines import LineMap, read_yaml_file
 from vocabulary import Case, Count, Name, NonNegative, Strict, Thresholds
+from vocabulary.catalog import CatalogEntry, CatalogPick, DeprecationSettings
 
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 """A quarter, ``YYYYQn``."""
@@ -90,11 +91,17 @@ class WorkloadSpec(Strict):
     """The workload's eval set and scorer."""
     fine_tune: CandidateSpec
     """The production fine-tune."""
-    buy: Annotated[list[CandidateSpec], Field(min_length=1)]
-    """The buy alternatives (frontier models); the best of them this quarter is compared."""
+    buy: list[CandidateSpec] = Field(default_factory=list)
+    """The buy alternatives (frontier models); the fine-tune must hold against every one.
+    At least one here, or a ``catalog`` pick."""
+    catalog: CatalogPick | None = None
+    """Which entries of the file's ``catalog`` also challenge the fine-tune (by name,
+    provider, tag, price per call); each quarter's buys are ``buy`` plus these."""
 
     @model_validator(mode="after")
     def _unique_candidates(self) -> WorkloadSpec:
+        if not self.buy and self.catalog is None:
+            raise ValueError("give at least one buy alternative, or a catalog pick")
         seen: set[str] = set()
         for candidate in [self.fine_tune, *self.buy]:
             if candidate.name in seen:
@@ -114,6 +121,10 @@ class WorkloadFile(Strict):
     """Schema version of this file."""
     workloads: list[WorkloadSpec]
     """Every workload relitigate manages. One missing here is archived on sync."""
+    catalog: list[CatalogEntry] = Field(default_factory=list)
+    """Frontier models any workload may pick as buy alternatives (``workloads[].catalog``)."""
+    deprecations: DeprecationSettings = Field(default_factory=DeprecationSettings)
+    """Deprecation dates for routes the price map does not date."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> WorkloadFile:
@@ -122,6 +133,16 @@ class WorkloadFile(Strict):
             if workload.name in seen:
                 raise ValueError(f"workload name {workload.name!r} is used twice")
             seen.add(workload.name)
+        entries = [entry.name for entry in self.catalog]
+        if len(set(entries)) != len(entries):
+            raise ValueError("a catalog entry name is used twice")
+        for workload in self.workloads:
+            unknown = sorted(set(workload.catalog.names if workload.catalog else ()) - set(entries))
+            if unknown:
+                raise ValueError(
+                    f"workload {workload.name!r} picks catalog entries that are not in the "
+                    f"catalog: {', '.join(unknown)}"
+                )
         return self
 
 

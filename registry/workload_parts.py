@@ -66,6 +66,14 @@ class CandidateSpec(Strict):
     """Self-hosted runners: command template, model path, adapter, batch size, ..."""
     limits: Limits = Field(default_factory=Limits)
     """Concurrency, rate limits, timeout and retries for this route."""
+    production_api_base: (
+        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)] | None
+    ) = None
+    """Where production calls this candidate (a self-hosted fine-tune's serving endpoint),
+    when it differs from the benchmark's ``api_base``; ``relitigate routing`` uses it."""
+    base_model: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    """The fine-tune's base model as a route (``openai/gpt-4o-mini-2024-07-18``): its
+    deprecation date (declared, or litellm's price map) is watched like the route's."""
 
     @model_validator(mode="after")
     def _serving_needs_self_hosted(self) -> CandidateSpec:

@@ -40,3 +40,7 @@ class Thresholds(Strict):
     domain_margin_min: Annotated[float, Field(ge=0, le=1)] = 0.0
     """domain_expertise: the fine-tune's score advantage over buy (in score units, [0, 1])
     must have its interval's lower bound above this; 0 means "significantly better"."""
+    deprecation_horizon_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    """Flag a buy, the fine-tune's serving route or its base model deprecated within this
+    many days of the decision (or already deprecated): the buy leaves the comparison, the
+    fine-tune gets ``watch``. Engine default."""
