@@ -45,6 +45,8 @@ from registry.columns import str_enum
 from registry.columns import utcnow as utcnow
 from registry.decision_models import Decision as Decision
 from registry.decision_models import DecisionRevision as DecisionRevision
+from registry.notice_action_models import NoticeAction as NoticeAction
+from registry.notice_action_models import NoticeActionKind as NoticeActionKind
 from registry.notice_models import NOTICE_CLAIM_CHECK as NOTICE_CLAIM_CHECK
 from registry.notice_models import NOTICE_STATUS_CHECK as NOTICE_STATUS_CHECK
 from registry.notice_models import Notice as Notice

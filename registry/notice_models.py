@@ -23,6 +23,14 @@ class NoticeKind(enum.StrEnum):
     WATCH = "watch"
     INCONCLUSIVE = "inconclusive"
     DIGEST = "digest"
+    REPLY = "reply"
+    """An answer to an owner's action, in the notice's thread (``reply_to_id``)."""
+    REMINDER = "reminder"
+    """A ``retire`` nobody acknowledged, reminded in its thread (``reply_to_id``)."""
+    ESCALATION = "escalation"
+    """A ``retire`` still unacknowledged after its reminder, raised in the platform channel."""
+    FLAG = "flag"
+    """A disputed decision, flagged to the platform channel with its evidence."""
 
 
 class NoticeStatus(enum.StrEnum):
@@ -102,6 +110,8 @@ class Notice(Base):
     """When the current delivery claim was taken (``sending`` only): the claim's fencing token."""
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When Slack accepted the message (``sent`` only)."""
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    """The notice in whose thread this one is posted (replies and reminders)."""
 
 
 class SlackIdentity(Base):
