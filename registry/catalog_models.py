@@ -3,7 +3,8 @@
 - ``catalog_entries``: one row per catalog entry ever synced (archived when it leaves the
   file), with the price and deprecation date resolved at sync and the workloads it
   challenges. A row that is new at a sync is a "catalog entry added" cause.
-- ``route_deprecations``: the deprecation dates the workloads file declares for routes.
+- ``route_deprecations``: the deprecation date of every route the workloads file names
+  (declared in the file, else litellm's price map), as of the last sync.
 - ``trigger_causes``: why a workload should be re-litigated before its quarterly run (a new
   eval-set version, a replaced fine-tune, a catalog entry added, a deprecation entering the
   horizon). Unique per (workload, cause): a cause is recorded once and consumed once, so a
@@ -43,12 +44,14 @@ class CatalogEntryRow(TimestampMixin, Base):
 
 
 class RouteDeprecation(Base):
-    """A deprecation date the workloads file declares for a route."""
+    """The deprecation date of a route the workloads file names, as of the last sync."""
 
     __tablename__ = "route_deprecations"
 
     route: Mapped[str] = mapped_column(String(500), primary_key=True)
     deprecation_date: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20))
+    """``declared`` (the file's ``deprecations.routes`` or a catalog entry) or ``litellm``."""
 
 
 class TriggerCause(Base):

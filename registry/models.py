@@ -35,6 +35,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # ``registry.models`` names every table and type.
 from registry.batch_models import FrontierBatch as FrontierBatch
 from registry.catalog_models import CatalogEntryRow as CatalogEntryRow
+from registry.catalog_models import RouteDeprecation as RouteDeprecation
+from registry.catalog_models import TriggerCause as TriggerCause
 from registry.columns import NAMING_CONVENTION as NAMING_CONVENTION
 from registry.columns import Base as Base
 from registry.columns import JSONType as JSONType
@@ -45,6 +47,8 @@ from registry.columns import str_enum
 from registry.columns import utcnow as utcnow
 from registry.decision_models import Decision as Decision
 from registry.decision_models import DecisionRevision as DecisionRevision
+from registry.measured_models import MeasuredFact as MeasuredFact
+from registry.measured_models import Proposal as Proposal
 from registry.notice_action_models import NoticeAction as NoticeAction
 from registry.notice_action_models import NoticeActionKind as NoticeActionKind
 from registry.notice_models import NOTICE_CLAIM_CHECK as NOTICE_CLAIM_CHECK
@@ -85,7 +89,8 @@ class Workload(TimestampMixin, Base):
     owner_slack_user: Mapped[str | None] = mapped_column(String(64))
     slack_channel: Mapped[str | None] = mapped_column(String(200))
     case: Mapped[Case] = mapped_column(str_enum(Case, "workload_case"))
-    volume_per_day: Mapped[int] = mapped_column(BigInteger)
+    volume_per_day: Mapped[int | None] = mapped_column(BigInteger)
+    """Typed calls per day; None when ``measured_sources`` names a volume source."""
     fixed_costs_monthly_usd: Mapped[float] = mapped_column(Float, default=0.0)
     training_examples: Mapped[int | None] = mapped_column(BigInteger)
     task_stable: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -99,6 +104,9 @@ class Workload(TimestampMixin, Base):
     eval_set_id: Mapped[int | None] = mapped_column(ForeignKey("eval_sets.id"))
     eval_set_version_id: Mapped[int | None] = mapped_column(ForeignKey("eval_set_versions.id"))
     """The eval-set version the last sync pinned: the one this quarter's runs use."""
+    measured_sources: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    """``{"volume": VolumeSource, "production_sample": ProductionSample}`` as declared
+    (:mod:`vocabulary.measured`, file paths absolute); None when neither is declared."""
     config_hash: Mapped[str] = mapped_column(String(64), default="")
     """sha256 of the workload's canonical declaration (eval-set content included)."""
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

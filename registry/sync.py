@@ -7,24 +7,42 @@ registry unchanged. Idempotent: each
 workload carries a ``config_hash`` over its declaration and its eval set's content, so a second
 sync of the same file writes nothing. Workloads (and candidates) missing from the file are
 archived (``archived_at`` set), never deleted; declaring them again restores them.
+
+The file's buy catalog is resolved in :func:`prepare_sync` (:mod:`registry.catalog`): each
+workload's buys are its declared ones plus the catalog entries it picks, stored as buy
+candidates like the declared ones. :func:`apply_sync` records a trigger cause
+(:mod:`registry.catalog_triggers`) when an existing workload gets a new eval-set version, a
+replaced fine-tune or a new catalog challenger, or a route of it nears its deprecation date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.catalog import ResolvedCatalog, RouteFactsLookup, file_routes, resolve_catalog
+from registry.catalog import store_catalog as store_catalog
+from registry.catalog_triggers import (
+    CauseRecord,
+    fine_tune_identity,
+    fine_tune_replaced,
+    record_cause,
+    record_deprecation_causes,
+)
 from registry.errors import WorkloadFileError
 from registry.evalset_files import EvalSetLimits, ParsedEvalSet, read_eval_set
 from registry.evalsets import ImportedVersion, store_eval_set
 from registry.models import Candidate, CandidateRole, Workload, utcnow
-from registry.stored_form import candidate_values, config_hash, workload_values
+from registry.stored_form import candidate_values, canonical_json, config_hash, workload_values
 from registry.workload_file import WorkloadFile, WorkloadSpec, load_workload_file_with_lines
+from registry.workload_parts import CandidateSpec
 from registry.yaml_lines import LineMap
 
 
@@ -53,6 +71,8 @@ class SyncPlan:
     declaration: WorkloadFile
     eval_sets: dict[str, ParsedEvalSet]
     """Parsed eval sets by registry name."""
+    catalog: ResolvedCatalog
+    """Each workload's catalog buys, each entry's price and every route's deprecation date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +85,10 @@ class SyncReport:
     archived: tuple[str, ...]
     eval_set_versions_created: tuple[str, ...]
     """``name@version`` of each eval-set version this sync stored."""
+    catalog_added: tuple[str, ...] = ()
+    """Catalog entries new (or restored) at this sync."""
+    causes: tuple[CauseRecord, ...] = ()
+    """Trigger causes this sync recorded (each is recorded once, ever)."""
 
     @property
     def changed(self) -> bool:
@@ -117,9 +141,11 @@ def _read_eval_sets(
     return parsed
 
 
-def _sync_candidates(session: Session, workload: Workload, spec: WorkloadSpec) -> None:
+def _sync_candidates(
+    session: Session, workload: Workload, spec: WorkloadSpec, catalog_buys: Sequence[CandidateSpec]
+) -> None:
     declared = {spec.fine_tune.name: candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE)}
-    for buy in spec.buy:
+    for buy in [*spec.buy, *catalog_buys]:
         declared[buy.name] = candidate_values(buy, CandidateRole.BUY)
     existing = {
         c.name: c
@@ -176,6 +202,7 @@ def prepare_sync(
     limits: EvalSetLimits | None = None,
     check: WorkloadCheck | None = None,
     document: tuple[Any, LineMap] | None = None,
+    facts: RouteFactsLookup | None = None,
 ) -> SyncPlan:
     """Read and validate a workloads file and every eval set it names; write nothing.
 
@@ -185,6 +212,8 @@ def prepare_sync(
             caller already did.
         limits: caps on the eval-set files (default :class:`EvalSetLimits`).
         check: the engines' rules, applied to each workload as it would be stored.
+        facts: looks the file's routes up in litellm's price map (catalog prices and
+            deprecation dates the file does not declare); None: only what the file says.
 
     Raises:
         WorkloadFileError: the file is invalid, or ``check`` found a problem (file, line and
@@ -196,7 +225,26 @@ def prepare_sync(
     if check is not None:
         _check_workloads(file_path, declaration.workloads, lines, check)
     eval_sets = _read_eval_sets(file_path, declaration.workloads, lines, limits or EvalSetLimits())
-    return SyncPlan(path=file_path, declaration=declaration, eval_sets=eval_sets)
+    known = facts(file_routes(declaration)) if facts is not None else {}
+    catalog = resolve_catalog(declaration, eval_sets, known)
+    _check_catalog_names(file_path, declaration.workloads, lines, catalog)
+    return SyncPlan(path=file_path, declaration=declaration, eval_sets=eval_sets, catalog=catalog)
+
+
+def _check_catalog_names(
+    workload_file: Path, specs: list[WorkloadSpec], lines: LineMap, catalog: ResolvedCatalog
+) -> None:
+    for index, spec in enumerate(specs):
+        own = {spec.fine_tune.name, *(b.name for b in spec.buy)}
+        clash = sorted(own & {b.name for b in catalog.buys.get(spec.name, ())})
+        if clash:
+            raise WorkloadFileError(
+                f"catalog entry {clash[0]!r} has the name of one of this workload's own "
+                "candidates: rename the entry or the candidate",
+                path=workload_file,
+                line=lines.line_for(("workloads", index, "catalog")),
+                field=f"workloads[{index}].catalog",
+            )
 
 
 def sync_workloads(
@@ -205,16 +253,22 @@ def sync_workloads(
     *,
     limits: EvalSetLimits | None = None,
     check: WorkloadCheck | None = None,
+    facts: RouteFactsLookup | None = None,
+    today: date | None = None,
 ) -> SyncReport:
     """Upsert every workload of ``file_path`` (and its eval set) into the registry.
 
     :func:`prepare_sync` then :func:`apply_sync`; the session never commits.
     """
-    return apply_sync(session, prepare_sync(file_path, limits=limits, check=check))
+    plan = prepare_sync(file_path, limits=limits, check=check, facts=facts)
+    return apply_sync(session, plan, today=today)
 
 
-def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
+def apply_sync(session: Session, plan: SyncPlan, *, today: date | None = None) -> SyncReport:
     """Write a prepared sync in the caller's session (which this function never commits).
+
+    Args:
+        today: the date deprecation horizons count from (default: today, UTC).
 
     Returns:
         What was created, updated, left unchanged and archived.
@@ -223,10 +277,14 @@ def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
         name: store_eval_set(session, name=name, parsed=parsed)
         for name, parsed in plan.eval_sets.items()
     }
+    added = store_catalog(session, plan.catalog)
     outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    causes: list[CauseRecord] = []
     existing = {w.name: w for w in session.scalars(select(Workload))}
     for spec in plan.declaration.workloads:
-        outcome = _upsert_workload(session, spec, existing.get(spec.name), stored)
+        catalog_buys = plan.catalog.buys.get(spec.name, ())
+        outcome = _upsert_workload(session, spec, existing.get(spec.name), stored, catalog_buys,
+                                   causes)  # fmt: skip
         outcomes[outcome].append(spec.name)
     declared = {spec.name for spec in plan.declaration.workloads}
     archived: list[str] = []
@@ -236,6 +294,7 @@ def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
             workload.archived_at = now
             archived.append(name)
     session.flush()
+    causes += record_deprecation_causes(session, today=today or utcnow().date())
     return SyncReport(
         created=tuple(outcomes["created"]),
         updated=tuple(outcomes["updated"]),
@@ -244,6 +303,8 @@ def apply_sync(session: Session, plan: SyncPlan) -> SyncReport:
         eval_set_versions_created=tuple(
             f"{name}@{imported.version}" for name, imported in stored.items() if imported.created
         ),
+        catalog_added=added,
+        causes=tuple(causes),
     )
 
 
@@ -252,11 +313,16 @@ def _upsert_workload(
     spec: WorkloadSpec,
     workload: Workload | None,
     stored: Mapping[str, ImportedVersion],
+    catalog_buys: Sequence[CandidateSpec],
+    causes: list[CauseRecord],
 ) -> str:
     """Create, update or leave one workload (and its candidates); says which it did."""
     imported = stored[_eval_set_name(spec)]
     digest = config_hash(
-        spec, eval_set_name=imported.eval_set_name, content_hash=imported.content_hash
+        spec,
+        eval_set_name=imported.eval_set_name,
+        content_hash=imported.content_hash,
+        catalog_buys=catalog_buys,
     )
     if workload is not None and workload.config_hash == digest and workload.archived_at is None:
         return "unchanged"
@@ -273,8 +339,45 @@ def _upsert_workload(
         session.flush()
         outcome = "created"
     else:
+        causes += _causes(session, workload, spec, imported, catalog_buys)
         for key, value in values.items():
             if getattr(workload, key) != value:
                 setattr(workload, key, value)
-    _sync_candidates(session, workload, spec)
+    _sync_candidates(session, workload, spec, catalog_buys)
     return outcome
+
+
+def _causes(
+    session: Session,
+    workload: Workload,
+    spec: WorkloadSpec,
+    imported: ImportedVersion,
+    catalog_buys: Sequence[CandidateSpec],
+) -> list[CauseRecord]:
+    """The trigger causes an update of an existing workload brings (before it is written)."""
+    active = {
+        c.name: c
+        for c in session.scalars(select(Candidate).where(Candidate.workload_id == workload.id))
+        if c.archived_at is None
+    }
+    found = []
+    if workload.eval_set_version_id != imported.version_id:
+        key = f"{imported.eval_set_name}@{imported.version}"
+        found.append((f"eval_set:{key}", "eval_set", f"eval set {key} is new"))
+    values = candidate_values(spec.fine_tune, CandidateRole.FINE_TUNE)
+    before = active.get(spec.fine_tune.name)
+    if fine_tune_replaced(before, values):
+        text = canonical_json(fine_tune_identity(values) | {"name": spec.fine_tune.name})
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        found.append((f"fine_tune:{spec.fine_tune.name}:{digest}", "fine_tune",
+                      f"fine-tune {spec.fine_tune.name} replaced"))  # fmt: skip
+    for buy in catalog_buys:
+        if buy.name not in active:
+            found.append(
+                (f"catalog:{buy.name}", "catalog", f"catalog entry {buy.name} challenges it")
+            )
+    records = [
+        record_cause(session, workload, cause=cause, kind=kind, detail=detail)
+        for cause, kind, detail in found
+    ]
+    return [r for r in records if r is not None]

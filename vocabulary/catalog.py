@@ -163,9 +163,8 @@ def pick_entries(
     named = set(pick.names)
     chosen = []
     for entry in entries:
-        if entry.name in named:
-            chosen.append(entry)
-        elif not pick.filters_only_by_name() and _passes(pick, entry, prices, profile):
+        by_filter = not pick.filters_only_by_name() and _passes(pick, entry, prices, profile)
+        if entry.name in named or by_filter:
             chosen.append(entry)
     return chosen
 
@@ -188,9 +187,13 @@ def _passes(
     return True
 
 
-def estimate_profile(inputs: Sequence[str], targets: Sequence[str], prompt_chars: int) -> TokenProfile:
+def estimate_profile(
+    inputs: Sequence[str], targets: Sequence[str], prompt_chars: int
+) -> TokenProfile:
     """A token profile from an eval set's texts: about four characters a token."""
     n = max(1, len(inputs))
     in_chars = sum(len(text) for text in inputs) / n + prompt_chars
     out_chars = sum(len(text) for text in targets) / max(1, len(targets))
-    return TokenProfile(input_tokens=max(1, round(in_chars / 4)), output_tokens=max(1, round(out_chars / 4)))
+    return TokenProfile(
+        input_tokens=max(1, round(in_chars / 4)), output_tokens=max(1, round(out_chars / 4))
+    )

@@ -1,7 +1,8 @@
 """Buy catalog, deprecations and trigger events.
 
 - ``catalog_entries``: the catalog as last synced (price, deprecation date, the workloads
-  each entry challenges); ``route_deprecations``: dates the workloads file declares.
+  each entry challenges); ``route_deprecations``: the deprecation date of every route the file names (declared, or
+  litellm's price map).
 - ``trigger_causes``: why a workload is re-litigated before its quarterly run, each cause
   recorded and consumed once.
 - ``candidates.production_api_base`` and ``candidates.base_model`` (null for every existing
@@ -51,6 +52,7 @@ def upgrade() -> None:
     op.create_table('route_deprecations',
     sa.Column('route', sa.String(length=500), nullable=False),
     sa.Column('deprecation_date', sa.Date(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('route', name=op.f('pk_route_deprecations'))
     )
     op.create_table('trigger_causes',
