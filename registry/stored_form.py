@@ -44,7 +44,8 @@ def workload_values(spec: WorkloadSpec) -> dict[str, Any]:
         "owner_slack_user": spec.owner.slack_user,
         "slack_channel": spec.owner.slack_channel,
         "case": spec.case,
-        "volume_per_day": spec.volume_per_day,
+        "volume_per_day": spec.volume_per_day if isinstance(spec.volume_per_day, int) else None,
+        "measured_sources": measured_sources(spec),
         "fixed_costs_monthly_usd": spec.fixed_costs_monthly_usd,
         "training_examples": spec.training_examples,
         "task_stable": spec.task_stable,
@@ -53,6 +54,16 @@ def workload_values(spec: WorkloadSpec) -> dict[str, Any]:
         "thresholds": spec.threshold_overrides(),
         "scorer": spec.eval_set.scorer.model_dump(mode="json", exclude_none=True),
     }
+
+
+def measured_sources(spec: WorkloadSpec) -> dict[str, Any] | None:
+    """The ``workloads.measured_sources`` column: the volume source and production sample."""
+    out: dict[str, Any] = {}
+    if not isinstance(spec.volume_per_day, int):
+        out["volume"] = spec.volume_per_day.stored()
+    if spec.production_sample is not None:
+        out["production_sample"] = spec.production_sample.stored()
+    return out or None
 
 
 _LIMITS_HASHED_WHEN_SET = frozenset({"batch"})
@@ -88,6 +99,8 @@ def _drop_later_defaults(declared: dict[str, Any], spec: WorkloadSpec) -> None:
     """Fields added later hash only when written, so a file without them keeps its hash."""
     if spec.catalog is None:
         declared.pop("catalog", None)
+    if spec.production_sample is None:
+        declared.pop("production_sample", None)
     for name in _THRESHOLDS_HASHED_WHEN_SET - spec.thresholds.model_fields_set:
         declared["thresholds"].pop(name, None)
     for candidate in [declared["fine_tune"], *declared["buy"]]:

@@ -37,6 +37,7 @@ from registry.workload_parts import CandidateSpec, EvalSetRef
 from registry.yaml_lines import LineMap, read_yaml_file
 from vocabulary import Case, Count, Name, NonNegative, Strict, Thresholds
 from vocabulary.catalog import CatalogEntry, CatalogPick, DeprecationSettings
+from vocabulary.measured import ProductionSample, VolumeSource
 
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 """A quarter, ``YYYYQn``."""
@@ -73,8 +74,9 @@ class WorkloadSpec(Strict):
     """Who hears about the verdict."""
     case: Case
     """The gate the fine-tune was adopted under: cost_distillation or domain_expertise."""
-    volume_per_day: Count
-    """Production calls per day."""
+    volume_per_day: Count | VolumeSource
+    """Production calls per day: a number, or a source it is read from at each decision
+    (``{sql: ...}``, ``{prometheus: ...}``, ``{csv: ...}``; :mod:`vocabulary.measured`)."""
     fixed_costs_monthly_usd: NonNegative = 0.0
     """The fine-tune's fixed monthly costs (reserved serving capacity, upkeep)."""
     training_examples: Count | None = None
@@ -83,6 +85,8 @@ class WorkloadSpec(Strict):
     """The task definition (eval set and prompt meaning) is unchanged."""
     domain_stable: bool = True
     """The domain knowledge is stable enough to avoid quarterly retraining."""
+    production_sample: ProductionSample | None = None
+    """Recent production inputs compared with the eval set at each decision (task drift)."""
     adopted: Quarter | None = None
     """Quarter the fine-tune went to production (its age is measured from it)."""
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -223,6 +227,6 @@ def load_workload_file_with_lines(
             line=lines.line_for(()),
         )
     try:
-        return WorkloadFile.model_validate(data), lines
+        return WorkloadFile.model_validate(data, context={"base_dir": path.parent}), lines
     except ValidationError as exc:
         raise _validation_error(exc, path, lines) from None

@@ -144,7 +144,7 @@ def policy(workload: Workload) -> WorkloadPolicy:
     return WorkloadPolicy(
         name=workload.name,
         case=workload.case.value,  # type: ignore[arg-type]
-        volume_per_day=float(workload.volume_per_day),
+        volume_per_day=None if workload.volume_per_day is None else float(workload.volume_per_day),
         fixed_costs_monthly_usd=float(workload.fixed_costs_monthly_usd or 0.0),
         training_examples=workload.training_examples,
         task_stable=workload.task_stable,
@@ -257,7 +257,11 @@ def notice_facts(
         buy=side(outcome.buy),
         monthly_savings_usd=outcome.money.net_monthly_savings_usd or 0.0,
         recommended_action=outcome.recommended_action,
-        calls_per_day=workload.volume_per_day,
+        calls_per_day=(
+            workload.volume_per_day
+            if outcome.money.volume_per_day is None
+            else round(outcome.money.volume_per_day)
+        ),
         failed_gates=failed,
         trend=TrendFacts(
             quarters_since_adoption=outcome.trend.quarters_since_adoption,

@@ -165,7 +165,7 @@ def workloads(
         table.add_row(
             name,
             row["case"],
-            f"{row['volume_per_day']:,}",
+            "measured" if row["volume_per_day"] is None else f"{row['volume_per_day']:,}",
             row["fine_tune"] or "-",
             ", ".join(row["buy"]) or "-",
             f"{eval_set['name']} v{eval_set['version']}" if eval_set["name"] else "-",
@@ -203,7 +203,9 @@ def workload(
     console.print(
         "owner: "
         + ", ".join(f"{k}={v}" for k, v in owner.items() if v)
-        + f"; volume/day {data['volume_per_day']:,}; fixed costs "
+        + "; volume/day "
+        + ("measured" if data["volume_per_day"] is None else f"{data['volume_per_day']:,}")
+        + "; fixed costs "
         f"${data['fixed_costs_monthly_usd']:,.0f}/month; adopted {data['adopted_quarter'] or '-'}"
     )
     eval_set = data["eval_set"]

@@ -77,7 +77,7 @@ def _record_of_row(row: Any, notice: tuple[str, str] | None) -> DecisionRecord:
         "workload": row.name,
         "case": str(row.case),
         "owner_email": row.owner_email,
-        "volume_per_day": float(row.volume_per_day),
+        "volume_per_day": None if row.volume_per_day is None else float(row.volume_per_day),
         "adopted_quarter": row.adopted_quarter,
     }
     if row.decision_id is None:
