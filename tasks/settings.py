@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -70,8 +70,51 @@ class Settings(BaseSettings):
     slack_token_block: str | None = None
     """Name of a Prefect Secret block holding the Slack token (used when no token is set)."""
 
+    slack_app_token: SecretStr | None = None
+    """Slack app-level token (``xapp-...``, scope ``connections:write``) for Socket Mode:
+    ``relitigate listen``, and ``relitigate serve`` when set. Never logged or stored."""
+
+    slack_app_token_block: str | None = None
+    """Name of a Prefect Secret block holding the app-level token (when none is set)."""
+
+    slack_signing_secret: SecretStr | None = None
+    """The Slack app's signing secret, for ``relitigate listen --http``. Never logged."""
+
+    slack_signing_secret_block: str | None = None
+    """Name of a Prefect Secret block holding the signing secret (when none is set)."""
+
+    slack_admins: str = ""
+    """Who may act on any notice besides its workload's owner: Slack user ids (``U...``)
+    and user group ids (``S...``), comma-separated."""
+
+    reminder_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
+    """A ``retire`` notice nobody acknowledged gets one reminder in its thread after this."""
+
+    escalation_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
+    """Days after the reminder that an unacknowledged ``retire`` is escalated to the
+    platform channel."""
+
+    on_demand_deployment: str = "relitigate-quarter/on-demand"
+    """The deployment a notice's "Re-run now" starts when a Prefect server is configured
+    (``PREFECT_API_URL``); without one the flow runs in the listener's process."""
+
     max_concurrent_workloads: int = 4
     """Workloads re-litigated at once by the quarterly flow."""
+
+    workload_deployment: str | None = None
+    """``flow-name/deployment-name`` of the per-workload deployment (e.g.
+    ``relitigate-workload/fan-out``). When set, the quarterly flow sends each workload's
+    re-litigation there with ``run_deployment``, so the quarter spreads over the pool's
+    workers; else each runs as a subflow in the quarter's process."""
+
+    workload_retries: int = 2
+    """Times the quarterly flow starts a fanned-out workload's run again after it crashed or
+    failed (a worker lost, say); the new run resumes, paying for no finished item."""
+
+    rate_limits: Literal["auto", "prefect", "registry", "off"] = "auto"
+    """Where provider budgets shared by every process live (:mod:`tasks.rate_limits`):
+    ``auto`` is Prefect's global concurrency limits with ``PREFECT_API_URL`` set, else the
+    registry's rate buckets; ``off``: each process paces alone."""
 
     lease_ttl_s: float = 120.0
     """A benchmark's lease expires this long after its holder last renewed it: a killed
@@ -93,7 +136,10 @@ class Settings(BaseSettings):
     evalset_max_line_bytes: int = 1 << 20
     """Bytes one line of a JSONL or CSV eval set may hold."""
 
-    @field_validator("database_url", "gpu_deployment", "slack_token_block", "prefect_ui_url")
+    @field_validator(
+        "database_url", "gpu_deployment", "slack_token_block", "prefect_ui_url",
+        "workload_deployment",
+    )  # fmt: skip
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
@@ -105,6 +151,13 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"must be at least 1, got {value}")
+        return value
+
+    @field_validator("workload_retries")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"must be 0 or more, got {value}")
         return value
 
     @field_validator("database_url")
@@ -184,6 +237,8 @@ def load_settings() -> Settings:
         loaded = Settings()
         register_url_password(loaded.database_url)  # scrubbed from every text from now on
         register_secret(loaded.slack_token)
+        register_secret(loaded.slack_app_token)
+        register_secret(loaded.slack_signing_secret)
         return loaded
     except ValidationError as exc:
         problems = "; ".join(
