@@ -59,6 +59,7 @@ from registry.notice_models import NoticeStatus as NoticeStatus
 from registry.notice_models import SlackIdentity as SlackIdentity
 from registry.notice_models import notice_dedupe_key as notice_dedupe_key
 from registry.rate_bucket_models import RateBucket as RateBucket
+from registry.wave_models import SequentialEvaluation as SequentialEvaluation
 
 # The kinds the registry shares with the workloads file and the engines, re-exported.
 from vocabulary.kinds import CandidateRole as CandidateRole
