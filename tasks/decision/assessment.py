@@ -18,7 +18,9 @@ from tasks.decision.gates import (
     training_examples_gate,
     volume_gate,
 )
+from tasks.decision.drift import drift_gate
 from tasks.decision.measured_gates import advantage_gate, net_savings_gate
+from tasks.decision.measured_volume import measured_volume_gate
 from tasks.decision.money import MoneySummary, money_summary
 from tasks.decision.quarter import Quarter
 from tasks.decision.stats import Estimate
@@ -70,6 +72,7 @@ def assess(
         measure="ratio" if cost_case else "difference",
         bar=bar,
         alpha=limits.significance_alpha,
+        level=None if inputs.look is None else inputs.look.holding,
     )
     moneys = tuple(
         money_summary(
@@ -86,6 +89,7 @@ def assess(
         bar=bar,
         alpha=limits.significance_alpha,
         correction=correction_text(len(buys)),
+        erosion_level=None if inputs.look is None else inputs.look.erosion,
     )
     gates = [*preconditions]
     if cost_case:
@@ -94,6 +98,8 @@ def assess(
     else:
         savings = None
         gates += [quality, *_domain_gates(inputs)]
+    if inputs.drift is not None:
+        gates.append(drift_gate(inputs.drift))
     chosen = comparison_buy(comparisons, moneys, quality, savings, flaky)
     advantage = comparisons[chosen].ratio if cost_case else comparisons[chosen].difference
     trend = _trend(inputs, advantage, bar=bar)
@@ -155,7 +161,9 @@ def _known(x: float | None) -> bool:
 def _cost_gates(inputs: DecisionInputs) -> list[GateOutcome]:
     limits = inputs.policy.thresholds
     return [
-        volume_gate(inputs.policy.volume_per_day, min_volume=limits.min_volume_per_day),
+        volume_gate(inputs.policy.volume_per_day, min_volume=limits.min_volume_per_day)
+        if inputs.volume is None
+        else measured_volume_gate(inputs.volume, min_volume=limits.min_volume_per_day),
         task_stability_gate(inputs.policy.task_stable, task_changed=inputs.task_changed),
     ]
 

@@ -140,6 +140,7 @@ def compare_all(
     measure: Measure,
     bar: float,
     alpha: float,
+    level: float | None = None,
 ) -> tuple[BuyComparison, ...]:
     """Every buy's comparison with the fine-tune, Holm-adjusted.
 
@@ -149,10 +150,12 @@ def compare_all(
         measure: ``ratio`` (cost case) or ``difference`` (domain case) is tested at ``bar``.
         bar: the quality-ratio bar or the domain margin.
         alpha: two-sided level of the intervals; each one-sided test runs at ``alpha / 2``.
+        level: the one-sided level of the holding tests and the intervals instead of
+            ``alpha / 2`` (a sequential look's boundary, :mod:`tasks.decision.sequential`).
     """
     ft_lo, ft_hi = fine_tune
     n = ft_lo.size
-    level = alpha / 2.0
+    level = alpha / 2.0 if level is None else level
     rows = []
     for name, buy_lo, buy_hi in buys:
         keep, erode = Paired.of(ft_lo, buy_hi), Paired.of(ft_hi, buy_lo)

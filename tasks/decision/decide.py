@@ -177,4 +177,7 @@ def _outcome(
             savings_usd=money.net_monthly_savings_usd,
         ),
         notice_kind=notice_kind(final.result.verdict),
+        volume=inputs.volume,
+        drift=inputs.drift,
+        sequential=inputs.sequential,
     )

@@ -36,16 +36,18 @@ def advantage_gate(
     bar: float,
     alpha: float,
     correction: str,
+    erosion_level: float | None = None,
 ) -> GateOutcome:
     """Frame, case 1 quality bar (95% of the buy) or case 2 margin, against every buy.
 
     Fail: against some buy the fine-tune is below the bar, with the erosion test's
     Holm-adjusted p-value under ``alpha / 2``. Pass: against every buy it is shown above the
     bar (each interval's lower end clears it). Otherwise the evidence is borderline: unknown.
-    The evidence names the buy that decided and the correction used.
+    The evidence names the buy that decided and the correction used. ``erosion_level``
+    replaces ``alpha / 2`` at a sequential look (:mod:`tasks.decision.sequential`).
     """
     ratio = measure == "ratio"
-    level = alpha / 2.0
+    level = alpha / 2.0 if erosion_level is None else erosion_level
     name = "quality_ratio" if ratio else "domain_margin"
     worst = min(comparisons, key=lambda c: (c.p_adjusted, c.p_eroded))
     bar_text = f"{bar:.2f}" if ratio else f"{bar:+.3f}"

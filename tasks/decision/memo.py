@@ -18,9 +18,11 @@ from tasks.decision.memo_format import (
     per_task,
     pricing,
     pvalue,
+    sequential_section,
     table,
     usd,
 )
+from tasks.decision.measured_volume import measured_section
 from tasks.decision.trend import USEFUL_LIFE_QUARTERS, TrendSummary
 from tasks.decision.verdict import trend_sentence
 
@@ -41,6 +43,8 @@ def render_memo(outcome: DecisionOutcome, *, chart_filename: str | None = "trend
         _workload(outcome),
         _candidates(outcome),
         _head_to_head(outcome),
+        *measured_section(outcome.volume, outcome.drift),
+        *([] if outcome.sequential is None else [sequential_section(outcome.sequential)]),
         _gates(outcome),
         _verdict(outcome),
         _history(outcome, chart_filename),

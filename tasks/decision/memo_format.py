@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from tasks.decision.sequential import SequentialUse
 from tasks.decision.sides import SideSummary
 from tasks.decision.stats import Estimate
 
@@ -65,3 +66,33 @@ def pricing(s: SideSummary) -> str:
     if not s.pricing:
         return "unrecorded"
     return ", ".join(f"{k}={v}" for k, v in s.pricing.items())
+
+
+def sequential_section(use: SequentialUse) -> str:
+    """The items the decision used, the wave it stopped at and why, and the spend saved."""
+    stop = "none (ran to the whole set)" if use.stopped_at_wave is None else str(use.stopped_at_wave)
+    rows = [
+        ("Waves done / planned", f"{use.waves_done} / {use.waves_planned}"),
+        ("Stopped after wave", stop),
+        ("Why", use.reason),
+        ("Paired items used", f"{use.items_used} of {use.items_total}"),
+        ("Fine-tune items answered", f"{use.fine_tune_items} (it runs the whole set)"),
+        *((f"Buy `{name}` items called", str(n)) for name, n in use.buy_items),
+        ("Frontier calls vs a full run", f"{100 * use.share_called:.0f}%"),
+        ("Frontier spend", usd(use.buy_spend_usd, 4)),
+        ("Frontier spend saved (estimate)", usd(use.saved_usd, 4)),
+        (
+            "Levels at the deciding look",
+            f"erosion {use.erosion_level:.3g} (Holm-adjusted), holding {use.holding_level:.3g}",
+        ),
+        ("Item order seed", str(use.seed)),
+    ]
+    return (
+        "## Items used (sequential evaluation)\n\n"
+        + table(("What", "Value"), rows)
+        + "\n\nThe buys answered the eval set in waves, in a seeded random order; after each "
+        "wave the verdict was taken at a level that stays valid under repeated looks "
+        f"({use.spending.replace('_', '-')}-type alpha spending, docs/statistics.md). The "
+        "saving is the mean frontier cost per item so far times the items not called."
+    )
+

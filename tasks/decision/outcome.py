@@ -13,9 +13,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from tasks.decision.comparison import BuyComparison
+from tasks.decision.drift import DriftReport
 from tasks.decision.gates import GateOutcome
+from tasks.decision.measured_volume import MeasuredVolume
 from tasks.decision.money import MoneySummary
 from tasks.decision.repeated import RepeatedTesting
+from tasks.decision.sequential import SequentialUse
 from tasks.decision.sides import SideSummary
 from tasks.decision.stats import McNemar, PairedComparison
 from tasks.decision.trend import TrendSummary
@@ -62,6 +65,13 @@ class DecisionOutcome:
     recommended_action: str
     notice_kind: str | None
     """``'retire'``, ``'watch'``, ``'inconclusive'`` or None (keep: no notice)."""
+    volume: MeasuredVolume | None = None
+    """The volume as read from its source; None: typed in the workloads file."""
+    drift: DriftReport | None = None
+    """The production sample's comparison with the eval set; None: no sample."""
+    sequential: SequentialUse | None = None
+    """What sequential evaluation used (waves, items per side, spend saved); None: the
+    decision was taken on the whole eval set without interim looks."""
 
     @property
     def best_buy_name(self) -> str:
@@ -100,6 +110,8 @@ class DecisionOutcome:
                 },
             }
         )
+        if self.sequential is not None:
+            out["sequential"] = jsonable(self.sequential.to_json())
         return out
 
     def gates_json(self) -> list[dict[str, Any]]:

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from tasks.decision.errors import InvalidInputsError, InvalidResultsError
 from tasks.decision.quarter import Quarter
+from tasks.decision.sequential import LookLevels, SequentialUse
 from vocabulary import Thresholds as Thresholds
+
+if TYPE_CHECKING:
+    from tasks.decision.drift import DriftReport
+    from tasks.decision.measured_volume import MeasuredVolume
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -205,6 +210,16 @@ class DecisionInputs:
     judge: Judge | None = None
     task_changed: bool = False
     """The eval set or prompt changed meaning since the last quarter."""
+    volume: MeasuredVolume | None = None
+    """The volume read from the workload's source (it replaces ``policy.volume_per_day``,
+    which the caller sets to the reading's value); None: the typed volume."""
+    drift: DriftReport | None = None
+    """The production sample compared with the eval set; None: no sample declared."""
+    look: LookLevels | None = None
+    """A sequential look's levels (the sides hold that look's items); None: the fixed test
+    at ``alpha / 2`` (:mod:`tasks.decision.sequential`)."""
+    sequential: SequentialUse | None = None
+    """What sequential evaluation used and saved, for the memo and the registry."""
 
     def __post_init__(self) -> None:
         Quarter.parse(self.quarter)
