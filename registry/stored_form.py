@@ -92,7 +92,7 @@ def declared_form(spec: WorkloadSpec) -> dict[str, Any]:
 
 
 _CANDIDATE_FIELDS_HASHED_WHEN_SET = ("production_api_base", "base_model")
-_THRESHOLDS_HASHED_WHEN_SET = frozenset({"deprecation_horizon_days"})
+_THRESHOLDS_HASHED_WHEN_SET = frozenset({"deprecation_horizon_days", "sequential"})
 
 
 def _drop_later_defaults(declared: dict[str, Any], spec: WorkloadSpec) -> None:

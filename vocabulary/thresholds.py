@@ -44,3 +44,8 @@ class Thresholds(Strict):
     """Flag a buy, the fine-tune's serving route or its base model deprecated within this
     many days of the decision (or already deprecated): the buy leaves the comparison, the
     fine-tune gets ``watch``. Engine default."""
+    sequential: bool = True
+    """Call the buy alternatives in waves (200, 400, ... items in a seeded order) and stop
+    when the verdict is settled; each look tests at an alpha-spending boundary, so the
+    false-retire rate stays at ``significance_alpha / 2`` (docs/statistics.md, "Sequential
+    evaluation"). ``false``: every item, one fixed test. Engine default."""
