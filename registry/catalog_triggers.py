@@ -173,6 +173,30 @@ def finish_causes(session: Session, *, token: str, quarter: str, decided: Iterab
             row.claimed_at, row.claim_token = None, None
 
 
+def settle_cause(session: Session, *, cause: str, quarter: str, workloads: Iterable[str]) -> None:
+    """Mark ``cause`` done for ``workloads`` (a run asked for by hand decided them)."""
+    ids = select(Workload.id).where(Workload.name.in_(set(workloads)))
+    session.execute(
+        update(TriggerCause)
+        .where(TriggerCause.cause == cause, TriggerCause.done_at.is_(None))
+        .where(TriggerCause.workload_id.in_(ids))
+        .values(done_at=utcnow(), quarter=quarter)
+    )
+
+
+def mark_emitted(session: Session, causes: Iterable[CauseRecord]) -> None:
+    """Mark causes handed to Prefect as events done: the deployment trigger runs them."""
+    now = utcnow()
+    for cause in causes:
+        row = session.scalars(
+            select(TriggerCause)
+            .join(Workload, Workload.id == TriggerCause.workload_id)
+            .where(Workload.name == cause.workload, TriggerCause.cause == cause.cause)
+        ).first()
+        if row is not None and row.done_at is None:
+            row.done_at, row.claim_token = now, "prefect-event"
+
+
 FINE_TUNE_IDENTITY = ("runner", "route", "api_base", "serving", "prompt", "params", "base_model")
 """What makes a fine-tune another model (its prices, limits and key name do not)."""
 

@@ -52,6 +52,7 @@ COMMAND_MODULES: dict[str, str] = {
     "serve": "deploy_cmds",
     "sim": "eval_cmds",
     "notices": "notice_cmds",
+    "catalog": "catalog_cmds",
 }
 """Top-level command -> the module under ``relitigate.cli`` that registers it. Only a hint for
 start-up time: a command this map gets wrong still works (every module is registered)."""
@@ -63,6 +64,7 @@ MODULES: tuple[str, ...] = (
     "deploy_cmds",
     "eval_cmds",
     "notice_cmds",
+    "catalog_cmds",
 )
 """Every command module, in registration (and ``--help``) order."""
 

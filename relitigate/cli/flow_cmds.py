@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from flows.parameters import QuarterRequest
     from flows.quarter import QuarterOutcome
 
 QuarterOpt = Annotated[
@@ -67,20 +68,53 @@ def run(
         ),
     ] = False,
     as_json: JsonOpt = False,
+    triggered: Annotated[
+        bool,
+        typer.Option(
+            "--triggered",
+            help="Re-decide the workloads that trigger causes ask for (new eval-set version, "
+            "replaced fine-tune, new catalog challenger, deprecation in the horizon); each "
+            "cause is taken once.",
+        ),
+    ] = False,
+    challenger: Annotated[
+        str | None,
+        typer.Option(
+            "--challenger",
+            help="Re-decide now every workload this catalog entry challenges (its new buy "
+            "is benchmarked; stored results only resume).",
+        ),
+    ] = None,
 ) -> None:
     """Run the quarterly re-litigation now (embedded Prefect, or PREFECT_API_URL).
 
     A quarter already decided keep, watch or retire is reused; one decided inconclusive
     gets a retry pass over its errored items and is decided again.
     """
-    import asyncio
-
     from flows.parameters import QuarterRequest
-    from tasks.context import handed_down, opened
+    from tasks.context import opened
 
     request = QuarterRequest(
         quarter=_check_quarter(quarter), workloads=workload or None, force=force, fresh=fresh
     )
+    if triggered or challenger:
+        from relitigate.cli.trigger_run import run_challenger, run_triggered
+
+        with opened() as ctx:
+            if triggered:
+                run_triggered(ctx, request, as_json=as_json, show=_show)
+            else:
+                run_challenger(ctx, request, challenger or "", as_json=as_json, show=_show)
+        return
+    _run_request(request, as_json=as_json)
+
+
+def _run_request(request: QuarterRequest, *, as_json: bool) -> QuarterOutcome | None:
+    """Run the quarter flow for ``request``; the outcome (None: no workload decided)."""
+    import asyncio
+
+    from tasks.context import handed_down, opened
+
     with opened() as ctx:  # reachable and up to date, before Prefect starts
         from relitigate.prefect_env import apply_prefect_defaults
 
@@ -97,6 +131,7 @@ def run(
                 typer.echo(f"relitigate: {exc}", err=True)
             raise typer.Exit(code=1) from None
     _show(outcome, as_json=as_json, table=True)
+    return outcome
 
 
 def bench(

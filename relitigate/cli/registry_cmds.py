@@ -106,10 +106,14 @@ def sync(
     from registry.sync import apply_sync, prepare_sync
 
     # Everything is read and checked, by the engines' rules too, before the registry opens.
-    plan = prepare_sync(file, limits=evalset_limits(), check=_engine_check, document=document)
+    from relitigate.cli.catalog_cmds import announce_causes, price_map_facts
+
+    plan = prepare_sync(file, limits=evalset_limits(), check=_engine_check, document=document,
+                        facts=price_map_facts)  # fmt: skip
     factory = open_checked_registry()
     with factory.begin() as session:
         report = apply_sync(session, plan)
+    triggers = announce_causes(report.causes)
     if as_json:
         print_json(
             {
@@ -118,6 +122,11 @@ def sync(
                 "unchanged": list(report.unchanged),
                 "archived": list(report.archived),
                 "eval_set_versions_created": list(report.eval_set_versions_created),
+                "catalog_added": list(report.catalog_added),
+                "trigger_causes": [
+                    {"workload": c.workload, "cause": c.cause, "kind": c.kind}
+                    for c in report.causes
+                ],
                 "counts": report.counts(),
             }
         )
@@ -131,6 +140,8 @@ def sync(
             if report.eval_set_versions_created
             else ""
         )
+        + (f"; new catalog entries: {', '.join(report.catalog_added)}" * bool(report.catalog_added))
+        + triggers
     )
 
 

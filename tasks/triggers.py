@@ -1,0 +1,99 @@
+"""Event triggers: what ``relitigate run --triggered`` re-decides, and the Prefect events.
+
+The causes themselves are the registry's (:mod:`registry.catalog_triggers`): recorded once
+by ``sync`` (a new eval-set version, a replaced fine-tune, a new catalog challenger) or by a
+scan of deprecation dates. Two ways to act on them:
+
+- Embedded default: ``relitigate run --triggered`` claims the open causes
+  (:func:`claim_triggered`), re-decides the current quarter of their workloads, and marks
+  them done (:func:`finish_triggered`); a failed workload's causes are released for the
+  next triggered run.
+- A Prefect server (``PREFECT_API_URL``): ``sync`` emits one Prefect event per new cause
+  (:func:`emit_cause_events`, ``relitigate.trigger.<kind>`` about resource
+  ``relitigate.workload.<name>``), and the ``triggered`` deployment's trigger in
+  ``deployments/prefect.yaml`` starts one run per event. A cause handed to Prefect is marked
+  done, so ``run --triggered`` does not decide it a second time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from registry.catalog_triggers import (
+    CauseRecord,
+    ClaimedCause,
+    claim_causes,
+    finish_causes,
+    record_deprecation_causes,
+)
+from tasks.context import RegistryContext
+
+EVENT_PREFIX = "relitigate.trigger."
+"""Every trigger event's name starts with this; the kind follows."""
+RESOURCE_PREFIX = "relitigate.workload."
+"""A trigger event's resource id: this, then the workload's name."""
+
+
+@dataclass(frozen=True)
+class TriggerClaim:
+    """The causes one triggered run took."""
+
+    token: str
+    causes: tuple[ClaimedCause, ...] = ()
+    recorded: tuple[CauseRecord, ...] = field(default=())
+    """Deprecation causes the scan before the claim recorded."""
+
+    @property
+    def workloads(self) -> list[str]:
+        """The workloads to re-decide, in the order of their first cause."""
+        return list(dict.fromkeys(c.workload for c in self.causes))
+
+
+def claim_triggered(ctx: RegistryContext, *, today: date) -> TriggerClaim:
+    """Record deprecations entering a horizon, then claim every open cause."""
+    token = secrets.token_hex(16)
+    with ctx.sessions.begin() as session:
+        recorded = record_deprecation_causes(session, today=today)
+    with ctx.sessions.begin() as session:
+        claimed = claim_causes(session, token=token)
+    return TriggerClaim(token=token, causes=tuple(claimed), recorded=tuple(recorded))
+
+
+def finish_triggered(
+    ctx: RegistryContext, claim: TriggerClaim, *, quarter: str, decided: list[str]
+) -> None:
+    """Mark the claim's causes of the ``decided`` workloads done; release the others."""
+    with ctx.sessions.begin() as session:
+        finish_causes(session, token=claim.token, quarter=quarter, decided=decided)
+
+
+def trigger_event(cause: CauseRecord) -> dict[str, Any]:
+    """The Prefect event (``emit_event`` keyword arguments) for one cause."""
+    return {
+        "event": f"{EVENT_PREFIX}{cause.kind}",
+        "resource": {
+            "prefect.resource.id": f"{RESOURCE_PREFIX}{cause.workload}",
+            "prefect.resource.name": cause.workload,
+        },
+        "payload": {"cause": cause.cause, "kind": cause.kind, "detail": cause.detail},
+    }
+
+
+def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
+    """Emit one Prefect event per cause when a Prefect server is configured (else none).
+
+    Returns the causes emitted; the caller marks them done
+    (:func:`registry.catalog_triggers.mark_emitted`), since the deployment trigger runs them.
+    """
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import get_current_settings
+
+    if not causes or not get_current_settings().api.url:
+        return []
+    emitted = [cause for cause in causes if emit_event(**trigger_event(cause)) is not None]
+    EventsWorker.drain_all()
+    return emitted
