@@ -16,7 +16,9 @@ from typing import Literal
 from tasks.decision.sides import SideSummary
 
 GateStatus = Literal["pass", "fail", "unknown"]
-GateKind = Literal["precondition", "criterion"]
+GateKind = Literal["precondition", "criterion", "caveat"]
+"""A ``caveat`` is a measured fact that can only move a verdict toward ``watch`` (task drift,
+``drift.py``): failing, it counts as an unknown criterion (verdict rule 6), never a retire."""
 
 
 @dataclass(frozen=True, slots=True)

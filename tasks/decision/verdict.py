@@ -28,7 +28,8 @@ Rules, applied in order; the first that matches decides. "Frame" is the decision
    ``alpha / 2`` (the fine-tune must hold against every buy; ``comparison.py``).
 6. **A criterion is unknown -> ``watch``**. Undeclared facts and borderline intervals (the
    ratio's interval straddles 0.95; the difference's interval includes the margin) never
-   retire: uncertainty moves toward ``watch``, never toward ``retire``.
+   retire: uncertainty moves toward ``watch``, never toward ``retire``. A failed *caveat*
+   (a production sample that drifted from the eval set, ``drift.py``) counts here too.
 7. **Erosion projected within the horizon -> ``watch``** (frame: quarterly re-litigation
    catches the erosion; design: warning horizon 2 quarters). All criteria pass, but the
    fitted advantage line (with at least ``MIN_TREND_POINTS`` quarters) reaches the bar
@@ -93,6 +94,7 @@ def apply_rules(
     if failed:
         return VerdictResult("retire", 5, tuple(failed))
     unknown = [g.evidence for g in criteria if g.status == "unknown"]
+    unknown += [g.evidence for g in gates if g.kind == "caveat" and g.status != "pass"]
     if unknown:
         trend_note = (trend_sentence(trend),) if trend.within_horizon else ()
         return VerdictResult("watch", 6, (*unknown, *trend_note))
