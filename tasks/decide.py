@@ -30,8 +30,12 @@ from tasks.context import RegistryContext
 from tasks.decide_inputs import QuarterRuns, previous_decision, quarter_runs
 from tasks.decision import decide
 from tasks.decision.chart import outcome_chart_png
+from tasks.decision.deprecations import with_deprecations, without_deprecated
 from tasks.decision.outcome import DecisionOutcome
+from tasks.deprecation_inputs import deprecation_review
+from tasks.measured.facts import apply_readings, measured_json, record_readings, take_readings
 from tasks.notify import OutboxEntry, outbox_entry
+from tasks.waves import sequential_inputs
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class DecisionSummary:
     """1 for the quarter's first decision, + 1 each time it was replaced."""
     retry_passes: dict[str, int] = field(default_factory=dict)
     """Retry passes each candidate's run had had when the decision was taken."""
+    sequential: dict[str, Any] | None = None
+    """What sequential evaluation used (waves, stop, items per side, frontier spend saved);
+    None: the decision rests on the whole eval set without interim looks."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain data (``relitigate run --json``)."""
@@ -134,8 +141,12 @@ def record_decision(
     Decides from the runs of ``attempt`` (default the newest). A stored decision is returned
     as it is unless ``replacing`` lets this one replace it. When another process records the
     quarter first, its decision is returned (``reused``) and this one writes no memo and
-    enqueues no notice.
+    enqueues no notice. A workload that reads its volume or a production sample from
+    production has them read first, outside the transaction (:mod:`tasks.measured.facts`).
     """
+    readings = take_readings(
+        ctx, workload, quarter, force=replacing.force, supersedes=replacing.supersedes
+    )
     with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         stored = get_decision(session, bundle.workload.id, quarter)
@@ -143,13 +154,21 @@ def record_decision(
             return _summary_of(workload, stored, reused=True)
         attempt = attempt or max(1, _newest_attempt(session, bundle, quarter))
         runs = quarter_runs(session, bundle, quarter, attempt)
-        outcome = decide(runs.inputs, rng_seed=zlib.crc32(quarter.encode()),
-                         today=today or date.today())  # fmt: skip
+        if readings is not None:
+            runs = apply_readings(session, bundle, runs, readings)
+        today = today or date.today()
+        review = deprecation_review(session, bundle, runs.inputs, today=today)
+        inputs = sequential_inputs(session, bundle, runs, attempt)  # a stop's items, levels
+        outcome = decide(without_deprecated(inputs, review),
+                         rng_seed=zlib.crc32(quarter.encode()), today=today)  # fmt: skip
+        outcome = with_deprecations(outcome, review)
         retry_passes = {c.name: runs.runs[c.id].retry_passes for c in bundle.candidates}
         write = _write(session, bundle, outcome, runs, attempt=attempt,
                        retry_passes=retry_passes, replacing=replacing)  # fmt: skip
         if not write.written:  # another process decided first: its decision stands
             return _summary_of(workload, write.decision, reused=True)
+        if readings is not None:
+            record_readings(session, bundle.workload.id, quarter, readings, outcome.drift)
         memo_path = _write_memo(ctx.memo_dir, outcome)
         entry = _enqueue(ctx, session, bundle, outcome, write, memo_path, flow_run_url)
         return DecisionSummary(
@@ -158,6 +177,7 @@ def record_decision(
             notice_kind=None if entry is None else entry.kind, memo_path=str(memo_path),
             reused=False, attempt=attempt, revision=write.decision.revision,
             retry_passes=retry_passes,
+            sequential=None if outcome.sequential is None else outcome.sequential.to_json(),
         )  # fmt: skip
 
 
@@ -180,6 +200,7 @@ def _write(
             **outcome.metrics(),
             "buys": outcome.buys_json(),
             "reasons": list(outcome.reasons),
+            **_measured(outcome),
         },
         gates=outcome.gates_json(),
         trend=outcome.trend_json(),
@@ -247,6 +268,11 @@ def _next_review(outcome: DecisionOutcome) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else None
 
 
+def _measured(outcome: DecisionOutcome) -> dict[str, Any]:
+    measured = measured_json(outcome.volume, outcome.drift)
+    return {"measured": measured} if measured else {}
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
@@ -268,4 +294,5 @@ def _summary_of(workload: str, row: Decision, *, reused: bool) -> DecisionSummar
         attempt=row.attempt,
         revision=row.revision,
         retry_passes={str(k): int(v) for k, v in passes.items()},
+        sequential=metrics.get("sequential"),
     )
