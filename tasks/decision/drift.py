@@ -94,7 +94,9 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         """Any comparison over its threshold."""
-        return self.length.drifted or self.tokens.drifted or bool(self.labels and self.labels.drifted)
+        return (
+            self.length.drifted or self.tokens.drifted or bool(self.labels and self.labels.drifted)
+        )
 
     def findings(self) -> list[str]:
         """The comparisons over threshold, one phrase each."""
@@ -153,8 +155,7 @@ def compare_labels(
     labels = sorted(set(a) | set(b))
     if len(labels) > MAX_LABELS:
         return None, (
-            f"outputs are free text ({len(labels)} distinct > {MAX_LABELS}); label mix not "
-            "compared"
+            f"outputs are free text ({len(labels)} distinct > {MAX_LABELS}); label mix not compared"
         )
     na, nb = sum(a.values()), sum(b.values())
     mix_a = {k: a[k] / na for k in labels}
