@@ -32,6 +32,7 @@ from tasks.context import RegistryContext, flow_context
 from tasks.decide import DecisionSummary, Replacing, decide_task, existing_decision, next_attempt
 from tasks.flow_run import flow_run_url
 from tasks.plan import WorkloadPlan, plan_workload
+from tasks.waves import WaveSetup, look_task, setup_waves
 
 
 def concurrency_limit_name(workload: str) -> str:
@@ -97,14 +98,19 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
     plan = await asyncio.to_thread(plan_workload, ctx, workload)
     await asyncio.to_thread(preflight_workload, ctx, workload)  # before anything is paid
     levels = plan_run.retry_levels
-    await asyncio.gather(
-        _benchmark_fine_tune(ctx, plan, quarter, plan_run.attempt, levels.get(plan.fine_tune, 1)),
-        *(
-            benchmark_task(ctx, workload, name, quarter, attempt=plan_run.attempt,
-                           retry_level=levels.get(name, 1))
-            for name in plan.buys
-        ),
-    )  # fmt: skip
+    waves = await asyncio.to_thread(setup_waves, ctx, workload, quarter, plan_run.attempt)
+    if waves is None:  # sequential evaluation off: every item, one fixed test
+        await asyncio.gather(
+            _benchmark_fine_tune(ctx, plan, quarter, plan_run.attempt,
+                                 levels.get(plan.fine_tune, 1)),
+            *(
+                benchmark_task(ctx, workload, name, quarter, attempt=plan_run.attempt,
+                               retry_level=levels.get(name, 1))
+                for name in plan.buys
+            ),
+        )  # fmt: skip
+    else:
+        await _in_waves(ctx, plan, waves, levels)
     summary = await decide_task(
         ctx, workload, quarter, replacing=plan_run.replacing, attempt=plan_run.attempt,
         flow_run_url=flow_run_url(ctx.settings.prefect_ui_url),
@@ -159,6 +165,35 @@ async def _benchmark_fine_tune(
     await benchmark_task(
         ctx, plan.workload, plan.fine_tune, quarter, attempt=attempt, retry_level=retry_level
     )
+
+
+async def _in_waves(
+    ctx: RegistryContext, plan: WorkloadPlan, waves: WaveSetup, levels: dict[str, int]
+) -> None:
+    """The fine-tune on the whole set (cheap, and a served model is fastest on a whole
+    batch) alongside the buys' first wave; then wave after wave of the buys, each followed by
+    a look, until a settled verdict stops the frontier calls or the set is answered."""
+    logger = get_run_logger()
+    quarter, attempt = waves.quarter, waves.attempt
+
+    async def buys(wave: int) -> None:
+        await asyncio.gather(*(
+            benchmark_task(ctx, plan.workload, name, quarter, attempt=attempt,
+                           retry_level=levels.get(name, 1), wave=wave)
+            for name in plan.buys
+        ))  # fmt: skip
+
+    await asyncio.gather(
+        _benchmark_fine_tune(ctx, plan, quarter, attempt, levels.get(plan.fine_tune, 1)), buys(1)
+    )
+    for wave in range(1, waves.waves + 1):
+        if wave > 1:
+            await buys(wave)
+        look = await look_task(ctx, waves, wave)
+        logger.info("%s %s wave %d/%d: %s", plan.workload, quarter, wave, waves.waves,
+                    look.reason)  # fmt: skip
+        if look.step != "continue":
+            return
 
 
 def _slug(name: str) -> str:

@@ -101,11 +101,13 @@ async def benchmark_task(
     budget_usd: float | None = None,
     attempt: int | None = None,
     retry_level: int = 1,
+    wave: int | None = None,
 ) -> BenchmarkOutcome:
-    """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run."""
+    """Benchmark one candidate of ``workload`` for ``quarter``, resuming a partial run
+    (``wave``: only the items of the quarter's waves up to that one, :mod:`tasks.waves`)."""
     return await run_benchmark(
         ctx, workload, candidate, quarter, budget_usd=budget_usd, attempt=attempt,
-        retry_level=retry_level, progress=log_progress(f"{workload}/{candidate}"),
+        retry_level=retry_level, progress=log_progress(f"{workload}/{candidate}"), wave=wave,
     )  # fmt: skip
 
 
@@ -121,6 +123,7 @@ async def run_benchmark(
     retry_level: int = 1,
     retry_cooldown_s: float | None = None,
     lease_times: LeaseTimes | None = None,
+    wave: int | None = None,
 ) -> BenchmarkOutcome:
     """The benchmark itself, outside Prefect (the CLI's ``bench`` calls it directly).
 
@@ -130,6 +133,8 @@ async def run_benchmark(
         retry_level: retry passes the run should have had when this returns (0: none).
         retry_cooldown_s: pause before a retry pass; default ``RELITIGATE_RETRY_COOLDOWN_S``.
         lease_times: lease settings; default the ``RELITIGATE_LEASE_*`` settings.
+        wave: call only the items of the quarter's sequential waves 1..``wave`` (their order
+            is seeded and stored, :mod:`tasks.waves`); None: the whole eval set.
 
     Raises:
         LeaseHeldError: another process held the benchmark longer than the wait.
@@ -139,6 +144,10 @@ async def run_benchmark(
     job = await anyio.to_thread.run_sync(
         lambda: load_job(ctx, (workload, candidate, quarter), attempt=attempt, flush_s=FLUSH_S)
     )
+    if wave is not None:
+        from tasks.waves import wave_job
+
+        job = await anyio.to_thread.run_sync(wave_job, ctx, job, wave)
     cooldown = ctx.settings.retry_cooldown_s if retry_cooldown_s is None else retry_cooldown_s
     name = benchmark_lease_name(candidate_id=job.candidate_id, eval_set_version_id=job.version_id,
                                 quarter=quarter, attempt=job.attempt)  # fmt: skip
