@@ -179,6 +179,9 @@ def _endpoint(candidate: Candidate) -> Endpoint:
         api_base=candidate.api_base,
         api_key_env=candidate.api_key_env,
         runner=candidate.runner.value,
+        params=dict(candidate.params or {}),
+        prompt=dict(candidate.prompt or {}),
+        production_api_base=candidate.production_api_base,
     )
 
 
@@ -193,6 +196,8 @@ def _buy_endpoint(decision: Decision, candidates: Iterable[Candidate]) -> Endpoi
     route = str(buy.get("route") or (match.route if match else ""))
     if not route:
         return None
+    if match is not None and match.route == route:
+        return _endpoint(match)
     return Endpoint(
         name=str(buy["name"]),
         route=route,

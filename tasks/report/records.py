@@ -47,6 +47,12 @@ class Endpoint:
     api_key_env: str | None = None
     """NAME of the environment variable holding the key."""
     runner: str = "api"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """The generation parameters benchmarked (``temperature``, ``max_tokens``, ...)."""
+    prompt: Mapping[str, Any] = field(default_factory=dict)
+    """The prompt benchmarked (``system``, ``few_shot``, ``template``)."""
+    production_api_base: str | None = None
+    """Where production calls it, when not at ``api_base`` (a self-hosted fine-tune)."""
 
 
 @dataclass(frozen=True, slots=True)

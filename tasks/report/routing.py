@@ -10,6 +10,15 @@
 workload whose ``model_name`` is the workload's name, so callers ask for ``ticket-triage``
 and the router sends it wherever the verdicts say. Keys are referenced as
 ``os.environ/NAME`` (litellm reads the variable at start); no secret is ever written.
+
+Each deployment carries what was benchmarked: the candidate's generation parameters go in
+``litellm_params`` (litellm passes them to every call, as ``litellm.completion`` takes them),
+and its prompt (system prompt, few-shot examples, template), for which litellm has no
+deployment field, in ``model_info.relitigate_prompt``; the caller must send it as measured.
+The endpoint is the candidate's ``production_api_base`` when declared (a self-hosted
+fine-tune is benchmarked on a GPU worker but served elsewhere), else its ``api_base``. A
+self-hosted candidate with neither is left out of ``model_list`` (a ``hosted_vllm/`` route
+without ``api_base`` reaches nothing) and the document says why.
 """
 
 from __future__ import annotations
@@ -92,13 +101,37 @@ def routes(records: Iterable[RoutingRecord]) -> list[Route]:
     return [r for r in (route_for(rec) for rec in records) if r is not None]
 
 
+_ROUTER_KEYS = frozenset({"model", "api_base", "api_key"})
+"""``litellm_params`` keys relitigate sets itself; a candidate's params never override them."""
+
+
+def serving_base(endpoint: Endpoint) -> str | None:
+    """Where production calls the endpoint: its ``production_api_base``, else ``api_base``."""
+    return endpoint.production_api_base or endpoint.api_base
+
+
+def not_exported_because(route: Route) -> str | None:
+    """Why a route cannot go into ``model_list`` (None: it can)."""
+    endpoint = route.endpoint
+    self_hosted = endpoint.runner != "api" or endpoint.route.startswith("hosted_vllm/")
+    if self_hosted and serving_base(endpoint) is None:
+        return (
+            f"{endpoint.name} is self-hosted ({endpoint.route}) and declares no "
+            "production_api_base: add the endpoint production serves it at"
+        )
+    return None
+
+
 def deployment(route: Route) -> dict[str, Any]:
     """One litellm Router deployment: ``model_name`` is the workload's alias."""
     params: dict[str, Any] = {"model": route.endpoint.route}
-    if route.endpoint.api_base:
-        params["api_base"] = route.endpoint.api_base
+    base = serving_base(route.endpoint)
+    if base:
+        params["api_base"] = base
     if route.endpoint.api_key_env:
         params["api_key"] = f"os.environ/{route.endpoint.api_key_env}"
+    params |= {k: v for k, v in route.endpoint.params.items() if k not in _ROUTER_KEYS}
+    prompt = {k: v for k, v in route.endpoint.prompt.items() if v not in (None, [], "")}
     return {
         "model_name": route.workload,
         "litellm_params": params,
@@ -109,13 +142,15 @@ def deployment(route: Route) -> dict[str, Any]:
             "relitigate_verdict": route.verdict,
             "relitigate_quarter": route.quarter,
             "relitigate_reason": route.reason,
+            "relitigate_prompt": prompt,
         },
     }
 
 
 def model_list(all_routes: Iterable[Route]) -> list[dict[str, Any]]:
-    """A litellm Router ``model_list`` (also the proxy config's ``model_list``)."""
-    return [deployment(r) for r in all_routes]
+    """A litellm Router ``model_list`` (also the proxy config's ``model_list``); routes that
+    cannot be called (:func:`not_exported_because`) are left out."""
+    return [deployment(r) for r in all_routes if not_exported_because(r) is None]
 
 
 def routing_document(all_routes: list[Route], *, generated_at: str) -> dict[str, Any]:
@@ -133,6 +168,10 @@ def routing_document(all_routes: list[Route], *, generated_at: str) -> dict[str,
                 "api_base": r.endpoint.api_base,
                 "api_key_env": r.endpoint.api_key_env,
                 "runner": r.endpoint.runner,
+                "production_api_base": r.endpoint.production_api_base,
+                "params": dict(r.endpoint.params),
+                "prompt": dict(r.endpoint.prompt),
+                "not_exported_because": not_exported_because(r),
                 "verdict": r.verdict,
                 "quarter": r.quarter,
                 "reason": r.reason,
@@ -151,7 +190,12 @@ def litellm_yaml(all_routes: list[Route], *, generated_at: str) -> str:
         "# relitigate routing table (litellm Router / proxy model_list).\n"
         f"# Generated {generated_at} from the latest verdicts: keep/watch -> fine-tune,\n"
         "# retire -> buy alternative, inconclusive -> unchanged. Aliases are workload names.\n"
+        "# Send each deployment's model_info.relitigate_prompt with its calls: it was measured.\n"
     )
+    for r in all_routes:
+        why = not_exported_because(r)
+        if why is not None:
+            header += f"# Left out: {r.workload}: {why}.\n"
     body = yaml.safe_dump(
         {"model_list": model_list(all_routes)}, sort_keys=False, allow_unicode=True, width=100
     )

@@ -91,3 +91,52 @@ def test_litellm_router_loads_the_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     info = {d["model_name"]: d["model_info"] for d in router.registry().all()}
     assert info["ticket-triage"]["relitigate_target"] == "buy"
     assert info["invoice-fields"]["relitigate_verdict"] == "inconclusive"
+
+
+SELF_HOSTED = Endpoint(
+    name="ft",
+    route="hosted_vllm/ft-v3",
+    runner="vllm",
+    params={"temperature": 0, "max_tokens": 8, "api_base": "http://ignored:1/v1"},
+    prompt={"system": "Answer with the queue name only.", "template": "Ticket: {input}",
+            "few_shot": []},
+    production_api_base="http://ft.internal:8000/v1",
+)  # fmt: skip
+
+
+def test_export_carries_what_was_benchmarked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.setenv("LITELLM_OFFLINE_MODE", "true")
+    import litellm
+
+    table = routes([rec("keep", "keep", fine_tune=SELF_HOSTED)])
+    config = yaml.safe_load(litellm_yaml(table, generated_at="t"))
+    (entry,) = config["model_list"]
+    assert entry["litellm_params"] == {
+        "model": "hosted_vllm/ft-v3",
+        "api_base": "http://ft.internal:8000/v1",  # production's endpoint, never the params'
+        "temperature": 0,
+        "max_tokens": 8,
+    }
+    assert entry["model_info"]["relitigate_prompt"] == {
+        "system": "Answer with the queue name only.",
+        "template": "Ticket: {input}",
+    }
+    router = litellm.Router(model_list=config["model_list"])
+    (loaded,) = router.registry().all()
+    assert loaded["litellm_params"]["temperature"] == 0
+
+
+def test_a_self_hosted_fine_tune_without_endpoint_is_left_out() -> None:
+    bare = Endpoint(name="ft", route="hosted_vllm/ft-v3", runner="vllm")
+    table = routes([rec("keep", "keep", fine_tune=bare, workload="a"), rec("retire", workload="b")])
+    doc = routing_document(table, generated_at="t")
+    assert [d["model_name"] for d in doc["model_list"]] == ["b"]
+    assert "production_api_base" in doc["routes"][0]["not_exported_because"]
+    text = litellm_yaml(table, generated_at="t")
+    assert "# Left out: a: ft is self-hosted" in text
+    assert all(
+        d["litellm_params"].get("api_base") or not d["litellm_params"]["model"].startswith(
+            "hosted_vllm/")
+        for d in yaml.safe_load(text)["model_list"]
+    )  # fmt: skip
