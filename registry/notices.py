@@ -106,6 +106,8 @@ class OutboxNotice:
         slack_channel: The workload's channel.
         created_at: When it was enqueued.
         sent_at: When Slack accepted it (``sent`` only).
+        reply_channel: For a reply or reminder, the channel of the notice it answers.
+        reply_ts: For a reply or reminder, that notice's ts: the thread it is posted in.
     """
 
     id: int
@@ -127,6 +129,8 @@ class OutboxNotice:
     slack_channel: str | None
     created_at: datetime
     sent_at: datetime | None
+    reply_channel: str | None = None
+    reply_ts: str | None = None
 
     @property
     def needs_check(self) -> bool:
@@ -134,8 +138,9 @@ class OutboxNotice:
         return self.state in ("pending", "sending") and self.channel_id is not None
 
 
-def _view(notice: Notice, workload: Workload | None) -> OutboxNotice:
+def _view(notice: Notice, workload: Workload | None, session: Session) -> OutboxNotice:
     state = state_of(notice.status)
+    parent = session.get(Notice, notice.reply_to_id) if notice.reply_to_id else None
     return OutboxNotice(
         id=notice.id,
         workload_id=notice.workload_id,
@@ -156,6 +161,8 @@ def _view(notice: Notice, workload: Workload | None) -> OutboxNotice:
         slack_channel=workload.slack_channel if workload else None,
         created_at=notice.created_at,
         sent_at=notice.sent_at,
+        reply_channel=parent.channel_id if parent else None,
+        reply_ts=parent.ts if parent else None,
     )
 
 
@@ -200,7 +207,7 @@ def get_notice(session: Session, notice_id: int) -> OutboxNotice | None:
         .outerjoin(Workload, Workload.id == Notice.workload_id)
         .where(Notice.id == notice_id)
     ).first()
-    return _view(row[0], row[1]) if row else None
+    return _view(row[0], row[1], session) if row else None
 
 
 def _state_filter(status: NoticeFilter) -> ColumnElement[bool]:
@@ -215,7 +222,7 @@ def list_notices(session: Session, status: NoticeFilter | None = None) -> list[O
     if status is not None:
         query = query.where(_state_filter(status))
     rows = session.execute(query.order_by(Notice.created_at, Notice.id)).all()
-    return [_view(n, w) for n, w in rows]
+    return [_view(n, w, session) for n, w in rows]
 
 
 def deliverable(
@@ -228,7 +235,7 @@ def deliverable(
         .where(or_(Notice.status == NoticeStatus.PENDING, stale_claim(now, stale_after)))
         .order_by(Notice.created_at, Notice.id)
     )
-    return [_view(n, w) for n, w in session.execute(query).all()]
+    return [_view(n, w, session) for n, w in session.execute(query).all()]
 
 
 def first_thread_ts(

@@ -24,6 +24,8 @@ Exactly once, step by step (``deliver_one``):
    :mod:`tasks.notify.destination`. Later notices for a workload reply in the thread of its
    first notice sent to the same channel for the same or an earlier quarter; a notice never
    replies in a newer quarter's thread (an older notice retried late posts top-level).
+   A reply to an owner's action, or a reminder, goes in the thread of the notice it answers
+   (``reply_channel``, ``reply_ts``).
 4. **Record the channel, then post**. ``chat.postMessage`` retries only what cannot have
    posted (429 with ``Retry-After``, refused connections). Then: ok -> sent
    (``channel_id``, ``ts``, ``sent_at``); permanent error -> failed with the reason;
@@ -178,7 +180,7 @@ def _send(
     """Resolve, post and record a claimed notice whose earlier attempts are settled."""
     ref = notice_ref(notice)
     try:
-        channel = resolve(outbox, slack, notice, now=now)
+        channel = notice.reply_channel or resolve(outbox, slack, notice, now=now)
     except SlackCredentialError:
         raise
     except SlackError as exc:
@@ -259,7 +261,10 @@ def _check(
 
 def _thread(outbox: Outbox, notice: DeliverableNotice, channel: str) -> str | None:
     """The thread this notice replies in: its workload's, in ``channel``, rooted at a notice
-    of the same or an earlier quarter; None (top-level) for digests and otherwise."""
+    of the same or an earlier quarter; None (top-level) for digests and otherwise. A reply
+    or reminder goes in the thread of the notice it answers."""
+    if notice.reply_ts is not None:
+        return notice.reply_ts
     if notice.workload_id is None or notice.kind == "digest":
         return None
     return outbox.thread_ts(notice.workload_id, channel_id=channel, quarter=notice.quarter)

@@ -154,7 +154,48 @@ def build_payload(facts: NoticeFacts) -> Payload:
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join([*links, context])}]}
     )
+    buttons = action_buttons(facts)
+    if buttons is not None:
+        blocks.append(buttons)
     return {"text": _clip(fallback_text(facts), _TEXT_MAX), "blocks": blocks}
+
+
+ACTIONS_BLOCK_ID = "relitigate_actions"
+ACTION_PREFIX = "relitigate_"
+"""Each button's ``action_id`` is this prefix plus the action (``relitigate_acknowledge``)."""
+
+_BUTTONS = (
+    ("acknowledge", "Acknowledge", "primary"),
+    ("snooze", "Snooze until next quarter", None),
+    ("rerun", "Re-run now", None),
+    ("dispute", "Dispute", "danger"),
+    ("done", "Mark as done", None),
+)
+
+
+def action_buttons(facts: NoticeFacts) -> Block | None:
+    """The notice's buttons (an ``actions`` block), or None for a verdict that asks nothing.
+
+    Snooze is offered on ``watch`` notices only. Each button's value is the workload and
+    quarter; the listener finds the notice from the message the click came from.
+    """
+    if facts.verdict not in ("retire", "watch", "inconclusive"):
+        return None
+    value = f"{facts.workload}:{facts.quarter}"
+    elements: list[Block] = []
+    for action, label, style in _BUTTONS:
+        if action == "snooze" and facts.verdict != "watch":
+            continue
+        button: Block = {
+            "type": "button",
+            "action_id": ACTION_PREFIX + action,
+            "text": {"type": "plain_text", "text": label},
+            "value": value,
+        }
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 
 
 def fallback_text(facts: NoticeFacts) -> str:
@@ -266,4 +307,7 @@ def payload_as_text(payload: Payload) -> str:
             out += [" · ".join(_plain(str(e.get("text", ""))) for e in block["elements"]), ""]
         elif kind == "divider":
             out += ["---", ""]
+        elif kind == "actions":
+            labels = [str(e["text"]["text"]) for e in block.get("elements", []) if "text" in e]
+            out += [" ".join(f"[{label}]" for label in labels), ""]
     return "\n".join(out).rstrip() + "\n"

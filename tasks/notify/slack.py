@@ -28,6 +28,8 @@ scrubbing, which covers slack_sdk's own debug log of response bodies.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from datetime import datetime
 from http.client import RemoteDisconnected
 from typing import Any
@@ -50,7 +52,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from tasks.notify.errors import DEFAULT_TOKEN_SETTING, SlackPermanentError
+from tasks.notify.errors import DEFAULT_TOKEN_SETTING, SlackCredentialError, SlackPermanentError
 from tasks.notify.failures import classify_api_error, classify_transport_error, refused
 from tasks.notify.ports import PostedMessage
 from tasks.redaction import register_secret
@@ -61,6 +63,7 @@ NOTICE_EVENT_TYPE = "relitigate_notice"
 """Message metadata ``event_type`` on every notice; its payload holds the notice id."""
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
+APP_TOKEN_SETTING = "RELITIGATE_SLACK_APP_TOKEN"
 
 _METHODS = {
     "users.lookupByEmail": "users_lookupByEmail",
@@ -69,6 +72,9 @@ _METHODS = {
     "conversations.replies": "conversations_replies",
     "conversations.list": "conversations_list",
     "chat.postMessage": "chat_postMessage",
+    "chat.postEphemeral": "chat_postEphemeral",
+    "views.open": "views_open",
+    "usergroups.users.list": "usergroups_users_list",
 }
 
 
@@ -266,6 +272,19 @@ class SlackClient:
                 return None
         return None
 
+    def post_ephemeral(self, channel: str, *, user: str, text: str) -> None:
+        """Show ``text`` to ``user`` only, in ``channel`` (``chat.postEphemeral``)."""
+        self._call("chat.postEphemeral", write=True, channel=channel, user=user, text=text)
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the user whose click gave ``trigger_id`` (``views.open``)."""
+        self._call("views.open", write=True, trigger_id=trigger_id, view=view)
+
+    def usergroup_members(self, group_id: str) -> frozenset[str]:
+        """The user ids in Slack user group ``group_id`` (``usergroups.users.list``)."""
+        data = self._call("usergroups.users.list", write=False, usergroup=group_id)
+        return frozenset(str(u) for u in data.get("users") or [])
+
     def _call(self, method: str, *, write: bool, **args: Any) -> dict[str, Any]:
         client = self._writes if write else self._reads
         args = {k: v for k, v in args.items() if v is not None}
@@ -289,3 +308,87 @@ class SlackClient:
             data = response.data
             return data if isinstance(data, dict) else {}
         raise error from None
+
+
+def signature_valid(
+    signing_secret: SecretStr,
+    *,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    now: float | None = None,
+) -> bool:
+    """Whether a request really comes from Slack (slack_sdk's ``SignatureVerifier``: the
+    five-minute timestamp window, then a constant-time compare of the HMAC)."""
+    from slack_sdk.signature import Clock, SignatureVerifier
+
+    class _At(Clock):
+        def now(self) -> float:
+            return super().now() if now is None else now
+
+    if not timestamp or not signature or not timestamp.strip().isdigit():
+        return False
+    verifier = SignatureVerifier(signing_secret.get_secret_value(), clock=_At())
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+class SocketModeListener:
+    """Receives interactive payloads over Socket Mode (slack_sdk's builtin client, stdlib
+    only), acknowledges each envelope at once, then hands its payload on.
+
+    Args:
+        app_token: The app-level token (``xapp-...``), registered for redaction.
+        on_interaction: Called with each ``interactive`` payload (after the ack).
+        base_url: The Web API base URL (``apps.connections.open`` is called there).
+    """
+
+    def __init__(
+        self,
+        app_token: SecretStr,
+        *,
+        on_interaction: Callable[[dict[str, Any]], None],
+        base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
+        from slack_sdk.socket_mode.builtin import SocketModeClient
+
+        register_secret(app_token)
+        self._on_interaction = on_interaction
+        self._client = SocketModeClient(
+            app_token=app_token.get_secret_value(),
+            web_client=WebClient(base_url=base_url, logger=logging.getLogger(f"{__name__}.sdk")),
+            logger=logging.getLogger(f"{__name__}.socket_mode"),
+            auto_reconnect_enabled=True,
+        )
+        self._client.socket_mode_request_listeners.append(self._received)
+
+    def __repr__(self) -> str:
+        return "SocketModeListener(app_token=**********)"
+
+    def connect(self) -> None:
+        """Open the connection (``apps.connections.open``, then the WebSocket).
+
+        Raises:
+            SlackCredentialError: Slack refused the app token.
+            SlackTransientError: Slack could not be reached.
+        """
+        try:
+            self._client.connect()
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            code = re.sub(r"[^a-z0-9_]", "", str(data.get("error", "")))[:60] or "error"
+            raise SlackCredentialError(
+                "apps.connections.open", code, token_setting=APP_TOKEN_SETTING
+            ) from None
+        except (SlackRequestError, OSError) as exc:
+            raise classify_transport_error("apps.connections.open", exc, write=False) from None
+
+    def close(self) -> None:
+        """Close the connection and stop the client's threads."""
+        self._client.close()
+
+    def _received(self, client: Any, request: Any) -> None:
+        from slack_sdk.socket_mode.response import SocketModeResponse
+
+        client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+        if request.type == "interactive" and isinstance(request.payload, dict):
+            self._on_interaction(request.payload)
