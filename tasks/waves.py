@@ -87,7 +87,8 @@ def setup_waves(
     ctx: RegistryContext, workload: str, quarter: str, attempt: int | None
 ) -> WaveSetup | None:
     """Open (or read back) the quarter's waves; None when the workload turned sequential
-    evaluation off (``thresholds: {sequential: false}``)."""
+    evaluation off (``thresholds: {sequential: false}``) or its eval set is one wave (under
+    1.5 waves of items): then every item is called and decided with the fixed test."""
     with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload)
         limits = mapping.policy(bundle.workload).thresholds
@@ -96,6 +97,8 @@ def setup_waves(
         attempt = attempt or max(1, _newest(session, bundle, quarter))
         seed = _seed(workload, quarter, attempt, bundle.version.content_hash)
         plan = wave_plan(len(bundle.items), min_items=limits.min_items, seed=seed)
+        if plan.waves == 1:
+            return None
         row = open_sequential(
             session, workload_id=bundle.workload.id, quarter=quarter, attempt=attempt,
             seed=seed, spending=SPENDING, wave_sizes=plan.sizes, items_total=plan.total,
