@@ -53,6 +53,7 @@ COMMAND_MODULES: dict[str, str] = {
     "sim": "eval_cmds",
     "notices": "notice_cmds",
     "catalog": "catalog_cmds",
+    "listen": "listen_cmds",
 }
 """Top-level command -> the module under ``relitigate.cli`` that registers it. Only a hint for
 start-up time: a command this map gets wrong still works (every module is registered)."""
@@ -65,6 +66,7 @@ MODULES: tuple[str, ...] = (
     "eval_cmds",
     "notice_cmds",
     "catalog_cmds",
+    "listen_cmds",
 )
 """Every command module, in registration (and ``--help``) order."""
 

@@ -144,8 +144,82 @@ def retry_cmd(
     )
 
 
+def open_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    include_done: bool = typer.Option(False, "--done", help="Include notices marked done."),
+) -> None:
+    """Decisions whose notice went out, by age and state (open, acknowledge, snooze,
+    dispute, done), with their reminder and escalation."""
+    from datetime import UTC, datetime
+
+    from registry.notice_actions import open_decisions
+
+    with _factory().begin() as session:
+        rows = open_decisions(session, include_done=include_done)
+    now = datetime.now(UTC)
+    if as_json:
+        typer.echo(json.dumps([_open_dict(r, now) for r in rows], indent=2))
+        return
+    if not rows:
+        typer.echo("no open decisions")
+        return
+    for r in rows:
+        d = _open_dict(r, now)
+        extra = [f"{k}={d[k]}" for k in ("by", "snoozed_until", "reminded", "escalated") if d[k]]
+        typer.echo(
+            f"{r.notice_id:>4}  {r.workload or '-':<20} {r.quarter} {r.kind:<12} "
+            f"{r.state:<11} {d['age_days']:>5.1f} days  " + "  ".join(extra)
+        )
+
+
+def remind_cmd(
+    now: str | None = typer.Option(
+        None, "--now", help="Pretend it is this time (ISO 8601, UTC if no zone)."
+    ),
+    send: bool = typer.Option(True, "--deliver/--no-deliver", help="Send them now."),
+) -> None:
+    """Enqueue the reminders and escalations due (retire notices nobody acknowledged
+    within RELITIGATE_REMINDER_DAYS, then RELITIGATE_ESCALATION_DAYS more), each once."""
+    from datetime import UTC, datetime
+
+    from tasks.context import opened
+    from tasks.notice_actions import bot_client, deliver_now, enqueue_due_reminders
+
+    when = None
+    if now is not None:
+        try:
+            when = datetime.fromisoformat(now)
+        except ValueError:
+            raise typer.BadParameter(f"--now {now!r} is not an ISO 8601 time") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    with opened() as ctx:
+        done = enqueue_due_reminders(ctx, now=when)
+        typer.echo(
+            f"enqueued {len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s)"
+        )
+        slack = bot_client(ctx) if send else None
+        if slack is not None:
+            typer.echo(f"delivery: {deliver_now(ctx, slack)}")
+
+
+def _open_dict(r: Any, now: Any) -> dict[str, Any]:
+    return {
+        "notice_id": r.notice_id,
+        "workload": r.workload,
+        "quarter": r.quarter,
+        "kind": r.kind,
+        "state": r.state,
+        "age_days": round((now - r.sent_at).total_seconds() / 86400, 1),
+        "by": r.state_by,
+        "snoozed_until": r.snoozed_until,
+        "reminded": r.reminded_at.isoformat(timespec="seconds") if r.reminded_at else None,
+        "escalated": r.escalated_at.isoformat(timespec="seconds") if r.escalated_at else None,
+    }
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``notices`` (list, ``--preview``), ``notices deliver`` and ``notices retry``."""
+    """Attach ``notices`` (list, ``--preview``), ``notices deliver`` and ``notices retry``,
+    ``notices open`` and ``notices remind``."""
     notices_app = typer.Typer(
         help="The Slack outbox: list, preview, deliver and retry re-litigation notices.",
         no_args_is_help=False,
@@ -153,6 +227,8 @@ def register(app: typer.Typer) -> None:
     notices_app.callback(invoke_without_command=True)(notices)
     notices_app.command("deliver")(deliver_cmd)
     notices_app.command("retry")(retry_cmd)
+    notices_app.command("open")(open_cmd)
+    notices_app.command("remind")(remind_cmd)
     app.add_typer(notices_app, name="notices")
 
 
