@@ -2,8 +2,10 @@
 
 It starts ``prefect server start`` on SQLite (127.0.0.1), then serves the quarterly (cron)
 and on-demand deployments from this process, which is what makes the schedule fire
-(Prefect's ephemeral API has no scheduler). Ctrl-C or SIGTERM stops the runner and the
-server. The server process itself is :class:`relitigate.prefect_server.LocalPrefectServer`.
+(Prefect's ephemeral API has no scheduler). With a Slack app token
+(``RELITIGATE_SLACK_APP_TOKEN``) it also listens for clicks on notices over Socket Mode.
+Ctrl-C or SIGTERM stops the runner and the server. The server process itself is
+:class:`relitigate.prefect_server.LocalPrefectServer`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def serve_locally(port: int, limit: int | None) -> None:
                 )
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
-            with temporary_settings({PREFECT_API_URL: server.api_url}):
+            with temporary_settings({PREFECT_API_URL: server.api_url}), _notice_listener():
                 serve_deployments(limit)
         except KeyboardInterrupt:
             pass
@@ -73,6 +75,35 @@ def _stop_signals_interrupt() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
+
+
+@contextlib.contextmanager
+def _notice_listener() -> Iterator[None]:
+    """Notice buttons over Socket Mode, and the reminders pass, next to the runner when a
+    Slack app token is configured (see :mod:`relitigate.cli.listen_runner`)."""
+    import threading
+
+    from relitigate.cli.listen_runner import listening, remind_forever
+    from relitigate.settings import load_settings
+    from tasks.context import opened
+
+    settings = load_settings()
+    if not (settings.slack_app_token or settings.slack_app_token_block):
+        yield
+        return
+    stop = threading.Event()
+    with opened(settings) as ctx, listening(ctx, socket_mode=True, http_port=None) as lines:
+        for line in lines:
+            typer.echo(f"relitigate: notice actions: {line}")
+        reminders = threading.Thread(
+            target=remind_forever, args=(ctx,), kwargs={"every_s": 3600.0, "stop": stop},
+            daemon=True,
+        )  # fmt: skip
+        reminders.start()
+        try:
+            yield
+        finally:
+            stop.set()
 
 
 def serve_deployments(limit: int | None) -> None:
