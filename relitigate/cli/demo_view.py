@@ -33,6 +33,11 @@ def show_demo(folder: Path) -> None:
 
     result = run_demo(folder, on_quarter=on_quarter)
     console.print(_decisions_table(result.decisions))
+    from relitigate.cli.sequential_view import saving_sentence
+
+    saving = saving_sentence(result.decisions)
+    if saving:
+        console.print(saving)
     _print_notices(console, result.database_url)
     console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
     console.print(f"Registry: {result.database_url}")

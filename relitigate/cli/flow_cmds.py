@@ -192,13 +192,18 @@ def _print_table(outcome: QuarterOutcome) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from relitigate.cli.sequential_view import frontier_calls, saving_sentence
+
     table = Table(title="relitigate: decisions")
-    for col in ("workload", "quarter", "verdict", "advantage", "notice", "memo"):
+    for col in ("workload", "quarter", "verdict", "advantage", "frontier calls", "notice", "memo"):
         table.add_column(col)
     for d in outcome.decisions:
         table.add_row(
             d.workload, d.quarter, d.verdict,
-            "" if d.advantage is None else f"{d.advantage:.3f}",
+            "" if d.advantage is None else f"{d.advantage:.3f}", frontier_calls(d),
             d.notice_kind or "", d.memo_path or ("(reused)" if d.reused else ""),
         )  # fmt: skip
     Console().print(table)
+    saving = saving_sentence(outcome.decisions)
+    if saving:
+        Console().print(saving)

@@ -57,7 +57,7 @@ def advantage_gate(
         status: GateStatus = "fail"
         evidence = (
             f"{_shown(worst, ratio=ratio)}: below {bar_text}, erosion p {_p(worst.p_eroded)}, "
-            f"adjusted p {_p(worst.p_adjusted)} < {level:g}, eroded{tail}"
+            f"adjusted p {_p(worst.p_adjusted)} < {level:.3g}, eroded{tail}"
         )
     elif all(c.holds for c in comparisons):
         status = "pass"
@@ -70,7 +70,7 @@ def advantage_gate(
         status = "unknown"
         evidence = (
             f"{_shown(worst, ratio=ratio)} straddles {bar_text}: borderline (erosion p "
-            f"{_p(worst.p_eroded)}, adjusted p {_p(worst.p_adjusted)} >= {level:g}){tail}"
+            f"{_p(worst.p_eroded)}, adjusted p {_p(worst.p_adjusted)} >= {level:.3g}){tail}"
         )
     return GateOutcome(
         name=name,
