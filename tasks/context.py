@@ -10,7 +10,8 @@ Flow parameters are stored in the Prefect API, so a context cannot travel as one
 takes its context from :func:`flow_context`: the one its caller handed down with
 :func:`handed_down` (the CLI's ``run``, a parent flow in the same process), else one opened
 from the environment for the run's duration (a worker process, where the flow run is the
-entry point).
+entry point). Either way the run's provider calls share each provider key's budget with
+every other process (:mod:`tasks.rate_limits`).
 """
 
 from __future__ import annotations
@@ -103,9 +104,12 @@ def handed_down(ctx: RegistryContext) -> Iterator[RegistryContext]:
 def flow_context() -> Iterator[RegistryContext]:
     """The context of a flow run: the one handed down to it, else one opened from the
     environment now (and handed down to its subflows), closed when the run ends."""
+    from tasks.rate_limits import shared_rate_limits
+
     given = _HANDED_DOWN.get()
     if given is not None:
-        yield given
+        with shared_rate_limits(given):
+            yield given
         return
-    with opened() as ctx, handed_down(ctx):
+    with opened() as ctx, handed_down(ctx), shared_rate_limits(ctx):
         yield ctx

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from tasks.evaluation.budget import Budget, max_completion_tokens, worst_case_cost
 from tasks.evaluation.errors import BudgetExceeded, TransientProviderError
-from tasks.evaluation.pacing import Pacer
+from tasks.evaluation.pacing import Pacer, shared_limiter_for
 from tasks.evaluation.preflight import Preflight
 from tasks.evaluation.pricing import gpu_cost_per_call
 from tasks.evaluation.prompt import Message, char_count, preamble, render
@@ -57,7 +57,7 @@ class RunCalls:
         self.spec, self.pre, self.provider, self.scorer = spec, pre, provider, scorer
         self.writer, self.budget, self.policy, self.progress = writer, budget, policy, progress
         self.rng, self.t_enter = rng, t_enter
-        self.pacer = Pacer(spec.limits)
+        self.pacer = Pacer(spec.limits, shared_limiter_for(spec))
         self.head = preamble(spec.prompt)
         self.max_completion = max_completion_tokens(spec.params)
         self.t = Tally(spec.name, total)

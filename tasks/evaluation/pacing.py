@@ -1,12 +1,68 @@
-"""Per-route pacing: a concurrency bound plus requests- and tokens-per-minute buckets."""
+"""Per-route pacing: a concurrency bound plus requests- and tokens-per-minute buckets.
+
+The buckets here are this process's. A provider account's limit is shared by every process
+that calls it (the quarter flow, workers, on-demand runs): the task layer hands the engine a
+:class:`SharedLimits` port with :func:`using_shared_limits`, and each run's :class:`Pacer`
+asks it for its route's :class:`SharedLimiter`, the outer bound every admission also passes
+(after this process's own buckets, the inner bound). The engine knows nothing of what is
+behind the port (a Prefect server's rate limits, registry-backed buckets).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from types import TracebackType
+from typing import Protocol
 
-from tasks.evaluation.types import Limits
+from tasks.evaluation.types import CandidateSpec, Limits
+
+
+class SharedLimiter(Protocol):
+    """One provider key's budget, shared with other processes."""
+
+    async def admit(self, tokens: int) -> None:
+        """Wait until one more request of about ``tokens`` tokens fits the shared budget."""
+        ...
+
+    def charge(self, tokens: int) -> None:
+        """Count tokens learned after a call (negative: the estimate was too high); settled
+        at a later :meth:`admit`."""
+        ...
+
+
+class SharedLimits(Protocol):
+    """Gives each candidate's route its shared limiter (None: the route has none)."""
+
+    def limiter_for(self, spec: CandidateSpec) -> SharedLimiter | None: ...
+
+
+_SHARED: ContextVar[SharedLimits | None] = ContextVar("relitigate_shared_limits", default=None)
+
+
+@contextlib.contextmanager
+def using_shared_limits(limits: SharedLimits | None) -> Iterator[None]:
+    """Runs started inside this block (this task, and tasks and threads it starts) pass
+    every call through ``limits`` too."""
+    token = _SHARED.set(limits)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def current_shared_limits() -> SharedLimits | None:
+    """The port handed to the engine here, if any."""
+    return _SHARED.get()
+
+
+def shared_limiter_for(spec: CandidateSpec) -> SharedLimiter | None:
+    """The shared limiter of ``spec``'s route, when a port was handed down."""
+    port = _SHARED.get()
+    return None if port is None else port.limiter_for(spec)
 
 
 class TokenBucket:
@@ -45,7 +101,8 @@ class Pacer:
     A 429's Retry-After holds the whole route back (:meth:`hold`), not only the item.
     """
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, shared: SharedLimiter | None = None) -> None:
+        self._shared = shared
         self._sem = asyncio.Semaphore(limits.concurrency)
         self._rpm = TokenBucket(limits.rpm) if limits.rpm else None
         self._tpm = TokenBucket(limits.tpm) if limits.tpm else None
@@ -60,6 +117,8 @@ class Pacer:
         """Count tokens learned after a call (completion tokens) against the tpm bucket."""
         if self._tpm is not None:
             self._tpm.take(tokens)
+        if self._shared is not None:
+            self._shared.charge(tokens)
 
     def slot(self, est_tokens: int = 0) -> _Slot:
         """A context manager holding one concurrency slot, admitted by the buckets."""
@@ -67,7 +126,8 @@ class Pacer:
 
     async def _admit(self, est_tokens: int) -> None:
         await self._sem.acquire()
-        if self._rpm is None and self._tpm is None and self._not_before == 0.0:
+        local = self._rpm is not None or self._tpm is not None or self._not_before != 0.0
+        if not local and self._shared is None:
             return
         try:
             async with self._lock:  # one waiter at a time keeps admissions in order
@@ -84,6 +144,8 @@ class Pacer:
                     self._rpm.take(1)
                 if self._tpm is not None:
                     self._tpm.take(est_tokens)
+                if self._shared is not None:  # the outer bound, after this process's own
+                    await self._shared.admit(est_tokens)
         except BaseException:
             self._sem.release()
             raise
