@@ -35,8 +35,13 @@ from scipy import optimize, special
 Spending = Literal["obrien_fleming", "pocock"]
 Step = Literal["continue", "retire", "keep", "end"]
 
-WAVE_ITEMS = 200
-"""Items per wave (the default; the first look also needs ``min_items`` paired items)."""
+WAVE_ITEMS = 100
+"""Items per wave after the first (which brings the set to ``min_items``): finer waves stop
+closer to where the evidence settles (bench/bench_sequential.py measured 36% of a full run's
+calls in clear cases with 100, 40% with 200)."""
+MAX_WAVES = 10
+"""At most this many waves: a large eval set gets larger waves. Every look tightens the last
+look's boundary a little (O'Brien-Fleming: 2.11% with 5 looks, 1.87% with 10, 1.53% with 50)."""
 _GRID = 801
 """Points of the grid the recursive integration runs on."""
 _WIDTH = 8.5
@@ -80,9 +85,11 @@ class WavePlan:
 def wave_plan(
     total: int, *, min_items: int, seed: int, wave_items: int = WAVE_ITEMS, sequential: bool = True
 ) -> WavePlan:
-    """The waves for an eval set of ``total`` items: ``wave_items``, twice that, ... and the
-    whole set last; one wave (the whole set) when ``sequential`` is off. A last wave under
-    half of ``wave_items`` joins the one before, so no look is spent on a few items."""
+    """The waves for an eval set of ``total`` items: the first brings it to ``min_items`` (or
+    ``wave_items``, if larger), each next one adds ``wave_items`` (more when that would make
+    over :data:`MAX_WAVES` waves), the last ends at the whole set; one wave when
+    ``sequential`` is off. A last wave under half a wave joins the one before, so no look is
+    spent on a few items."""
     if total < 1 or wave_items < 1 or min_items < 1 or seed < 0:
         raise SequentialError(
             f"bad wave plan: total {total}, wave_items {wave_items}, min_items {min_items}, "
@@ -90,8 +97,10 @@ def wave_plan(
         )
     if not sequential:
         return WavePlan(seed, total, (total,), min_items)
-    sizes = list(range(wave_items, total, wave_items))
-    if sizes and total - sizes[-1] < wave_items / 2:
+    first = max(wave_items, min_items)
+    step = max(wave_items, math.ceil((total - first) / (MAX_WAVES - 1)))
+    sizes = list(range(first, total, step))
+    if sizes and total - sizes[-1] < step / 2:
         sizes.pop()
     return WavePlan(seed, total, (*sizes, total), min_items)
 

@@ -8,6 +8,7 @@ from scipy import special
 
 from tasks.decision.sequential import (
     SequentialError,
+    WavePlan,
     item_order,
     look_levels,
     next_step,
@@ -22,9 +23,10 @@ from tasks.decision.sequential import (
 @pytest.mark.parametrize(
     ("total", "sizes"),
     [
-        (1000, (200, 400, 600, 800, 1000)),
-        (1050, (200, 400, 600, 800, 1050)),  # a last wave under 100 items joins the one before
-        (1150, (200, 400, 600, 800, 1000, 1150)),
+        (1000, (200, 300, 400, 500, 600, 700, 800, 900, 1000)),
+        (540, (200, 300, 400, 540)),  # a last wave under half a wave joins the one before
+        (560, (200, 300, 400, 500, 560)),
+        (2000, (200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000)),  # at most 10 waves
         (220, (220,)),
         (150, (150,)),
     ],
@@ -34,9 +36,11 @@ def test_waves_are_cumulative_and_end_at_the_whole_set(total: int, sizes: tuple[
 
 
 def test_no_look_before_min_items_and_off_means_one_wave() -> None:
-    plan = wave_plan(1000, min_items=450, seed=1)
-    assert plan.looks == (3, 4, 5)
-    assert plan.fractions() == (0.6, 0.8, 1.0)
+    plan = wave_plan(1000, min_items=450, seed=1, wave_items=200)
+    assert plan.sizes == (450, 650, 850, 1000)
+    assert plan.fractions() == (0.45, 0.65, 0.85, 1.0)
+    early = wave_plan(1000, min_items=450, seed=1, wave_items=500)
+    assert early.sizes == (500, 1000) and early.looks == (1, 2)
     assert wave_plan(1000, min_items=200, seed=1, sequential=False).sizes == (1000,)
     with pytest.raises(SequentialError):
         wave_plan(0, min_items=200, seed=1)
@@ -48,7 +52,7 @@ def test_the_order_depends_on_the_seed_and_the_keys_only() -> None:
     assert sorted(order) == sorted(keys)
     assert item_order(list(reversed(keys)), 7) == order  # the stored order of keys is irrelevant
     assert item_order(keys, 8) != order
-    plan = wave_plan(500, min_items=200, seed=7)
+    plan = wave_plan(500, min_items=200, seed=7, wave_items=200)
     assert plan.sizes == (200, 400, 500)
     first, last = wave_keys(order, plan, 1), wave_keys(order, plan, 3)
     assert last[:200] == first and last == order
@@ -76,7 +80,7 @@ def test_repeated_looks_keep_the_level() -> None:
 
 
 def test_look_levels_split_erosion_over_buys_and_hold_each_at_the_level() -> None:
-    plan = wave_plan(1000, min_items=200, seed=1)
+    plan = wave_plan(1000, min_items=200, seed=1, wave_items=200)
     last = look_levels(plan, 5, alpha=0.05, buys=2)
     assert last.final and last.items == 1000
     assert last.holding == pytest.approx(nominal_levels(plan.fractions(), 0.025)[-1])
@@ -85,8 +89,8 @@ def test_look_levels_split_erosion_over_buys_and_hold_each_at_the_level() -> Non
     assert look_levels(plan, 1, alpha=0.05, buys=1).holding < 1e-5
     one = wave_plan(220, min_items=200, seed=1)
     assert look_levels(one, 1, alpha=0.05, buys=3).erosion == 0.025  # one look: the fixed test
-    with pytest.raises(SequentialError):
-        look_levels(wave_plan(1000, min_items=450, seed=1), 1, alpha=0.05, buys=1)
+    with pytest.raises(SequentialError):  # a wave before min_items is no look
+        look_levels(WavePlan(1, 1000, (100, 200, 1000), 200), 1, alpha=0.05, buys=1)
 
 
 @pytest.mark.parametrize(
@@ -103,13 +107,16 @@ def test_look_levels_split_erosion_over_buys_and_hold_each_at_the_level() -> Non
     ],
 )
 def test_when_to_stop(wave: int, verdict: str, failed: tuple[str, ...], step: str) -> None:
-    plan = wave_plan(1000, min_items=200, seed=1)
+    plan = wave_plan(1000, min_items=200, seed=1, wave_items=200)
     assert next_step(plan, wave, verdict=verdict, failed=failed).step == step
 
 
 def test_no_stop_before_min_items() -> None:
-    plan = wave_plan(1000, min_items=450, seed=1)
-    assert next_step(plan, 2, verdict="", failed=()).step == "continue"
+    plan = wave_plan(1000, min_items=450, seed=1, wave_items=100)
+    assert plan.sizes[0] == 450  # the first wave brings the set to min_items
+    small = WavePlan(1, 1000, (100, 200, 1000), 200)  # a stored plan with an early wave
+    assert small.looks == (2, 3)
+    assert next_step(small, 1, verdict="keep", failed=()).step == "continue"
 
 
 def test_saving_is_mean_cost_times_items_not_called() -> None:
