@@ -54,6 +54,8 @@ COMMAND_MODULES: dict[str, str] = {
     "notices": "notice_cmds",
     "catalog": "catalog_cmds",
     "listen": "listen_cmds",
+    "propose": "propose_cmds",
+    "proposals": "propose_cmds",
 }
 """Top-level command -> the module under ``relitigate.cli`` that registers it. Only a hint for
 start-up time: a command this map gets wrong still works (every module is registered)."""
@@ -67,6 +69,7 @@ MODULES: tuple[str, ...] = (
     "notice_cmds",
     "catalog_cmds",
     "listen_cmds",
+    "propose_cmds",
 )
 """Every command module, in registration (and ``--help``) order."""
 
