@@ -44,8 +44,21 @@ def report(
     ] = ReportFormat.table,
     output: Annotated[Path | None, _OUTPUT] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    deprecations: Annotated[
+        bool,
+        typer.Option(
+            "--deprecations",
+            help="Instead: every route the workloads depend on that has a deprecation date "
+            "(table, or JSON with --json).",
+        ),
+    ] = False,
 ) -> None:
     """One row per workload: verdict, quality, ratio, costs, savings, gates, erosion."""
+    if deprecations:
+        from relitigate.cli.deprecations_view import show_deprecations
+
+        show_deprecations(as_json=as_json or fmt == ReportFormat.json)
+        return
     from registry.quarters import check_quarter
     from relitigate.cli.report_view import now_iso, print_report, registry_session
     from tasks.report.output import check_writable, write_output

@@ -1,0 +1,121 @@
+"""The buy catalog end to end: catalog buys benchmarked against the simulator, and a new
+entry re-deciding each workload it challenges exactly once (``relitigate run --triggered``).
+
+Embedded path (Prefect's test harness); the Prefect-server path (events and a deployment
+trigger) is covered by the event's shape in ``tests/tasks/test_triggers.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.flows.quarter_support import (
+    ITEMS,
+    PROFILE,
+    candidate,
+    cli,
+    completions,
+    run_quarter,
+    workloads_data,
+    write_evalset,
+)
+
+
+def _entry(name: str, model: str, api_base: str, price: float, tags: list[str]) -> dict[str, Any]:
+    spec = candidate(name, model, api_base, price=price)
+    return {**spec, "tags": tags}
+
+
+def _file(api_base: str, *, with_cheap: bool) -> dict[str, Any]:
+    data = workloads_data(api_base)
+    holds, erodes = data["workloads"]
+    holds["catalog"] = {"providers": ["openai"], "max_usd_per_call": 0.00001}
+    erodes["catalog"] = {"tags": ["cheap"], "names": ["pricey"]}
+    data["catalog"] = [
+        _entry("pricey", "frontier-good", api_base, 50.0, ["frontier"]),
+        {**_entry("elsewhere", "frontier-good", api_base, 0.01, ["frontier"]), "provider": "acme"},
+    ]
+    if with_cheap:
+        data["catalog"].append(_entry("cheap", "frontier-cheap", api_base, 0.1, ["cheap"]))
+    return data
+
+
+@pytest.fixture
+def dialect() -> str:
+    """SQLite only: the causes' claims are tested on both databases in tests/registry."""
+    return "sqlite"
+
+
+@pytest.fixture()
+def catalog_scenario(
+    harness: None,
+    migrated_url: str,
+    session_factory: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, Any]]:
+    from registry.sync import sync_workloads
+    from relitigate.simulator import Profile, SimulatorServer
+
+    evalsets = [tmp_path / "holds.jsonl", tmp_path / "erodes.jsonl"]
+    for path in evalsets:
+        write_evalset(path)
+    for name in ("RELITIGATE_SLACK_TOKEN", "RELITIGATE_SLACK_PLATFORM_CHANNEL",
+                 "RELITIGATE_GPU_DEPLOYMENT", "PREFECT_API_URL"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
+    cheap = {"name": "frontier-cheap", "accuracy": 0.92, "latency": {"fixed_ms": 2}}
+    profile = {**PROFILE, "models": [*PROFILE["models"], cheap]}
+    with SimulatorServer(Profile.model_validate(profile), evalsets) as sim:
+        path = tmp_path / "relitigate.yaml"
+
+        def sync(*, with_cheap: bool) -> Any:
+            path.write_text(yaml.safe_dump(_file(sim.base_url, with_cheap=with_cheap)), "utf-8")
+            with session_factory.begin() as session:
+                return sync_workloads(session, path)
+
+        yield {"sim": sim, "sync": sync}
+
+
+@pytest.mark.slow
+def test_a_new_catalog_entry_re_decides_each_matching_workload_once(
+    catalog_scenario: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sim, sync = catalog_scenario["sim"], catalog_scenario["sync"]
+    sync(with_cheap=False)
+    first = {r.workload: r for r in run_quarter("2026Q2")}
+    # holds: no catalog entry is openai and cheap enough; erodes: pricey, by name
+    assert first["holds"].verdict == "keep" and first["erodes"].verdict == "retire"
+    assert completions(sim)["frontier-good"] == 3 * ITEMS  # two declared buys and pricey
+
+    report = sync(with_cheap=True)
+    assert report.catalog_added == ("cheap",)
+    assert sorted((c.workload, c.cause) for c in report.causes) == [
+        ("erodes", "catalog:cheap"), ("holds", "catalog:cheap"),
+    ]  # fmt: skip
+    before = completions(sim)
+
+    capsys.readouterr()
+    assert cli(monkeypatch, "run", "--triggered", "--quarter", "2026Q2", "--json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    decided = {d["workload"]: d for d in printed["decisions"]}
+    assert sorted(decided) == ["erodes", "holds"]
+    assert all(not d["reused"] and d["revision"] == 2 for d in decided.values())
+    after = completions(sim)
+    # only the new buy was benchmarked, once per workload; nothing else was paid again
+    assert after["frontier-cheap"] == 2 * ITEMS
+    assert after | {"frontier-cheap": 0} == before
+
+    # each cause is taken once: a second triggered run decides nothing and pays nothing
+    assert cli(monkeypatch, "run", "--triggered", "--quarter", "2026Q2", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["decisions"] == []
+    assert completions(sim) == after
