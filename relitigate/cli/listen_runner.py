@@ -4,9 +4,9 @@ runs it next to the Prefect runner when a Slack app token is configured.
 
 "Re-run now" re-benchmarks the notice's workload and quarter from scratch as a new attempt
 (``fresh``; the earlier attempt stays on record): through the on-demand deployment
-(``RELITIGATE_ON_DEMAND_DEPLOYMENT``) when a Prefect server is configured, else by running
-the workload flow in this process. Re-runs go one at a time on a worker thread, so clicks are
-acknowledged at once.
+(``RELITIGATE_ON_DEMAND_DEPLOYMENT``) when a Prefect server is configured and has it, else
+by running the workload flow in this process. Re-runs go one at a time on a worker thread,
+so clicks are acknowledged at once.
 """
 
 from __future__ import annotations
@@ -49,10 +49,26 @@ def make_rerun(ctx: RegistryContext) -> Rerun:
     return rerun
 
 
-def _run_flow(ctx: RegistryContext, request: RerunRequest) -> None:
+def _deployed(name: str) -> bool:
+    """Whether a Prefect server is configured and has deployment ``name``."""
     from prefect.settings import get_current_settings
 
-    if get_current_settings().api.url:
+    if not get_current_settings().api.url:
+        return False
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            logger.warning("no deployment %s on the Prefect server: re-running here", name)
+            return False
+    return True
+
+
+def _run_flow(ctx: RegistryContext, request: RerunRequest) -> None:
+    if _deployed(ctx.settings.on_demand_deployment):
         from prefect.deployments import run_deployment
 
         from flows.parameters import QuarterRequest
