@@ -159,6 +159,7 @@ def _append_workload(path: Path, name: str, entry: dict[str, Any]) -> None:
             f"{path}: 'workloads:' is not the file's last key; add this entry under it and run "
             f"`relitigate proposals promote {name}` again:\n{block}"
         )
+    text = re.sub(r"^workloads:[ \t]*\[\][ \t]*$", "workloads:", text, count=1, flags=re.MULTILINE)
     indent = re.search(r"^workloads:\s*\n(?:\s*#.*\n)*( *)- ", text, flags=re.MULTILINE)
     pad = indent.group(1) if indent else "  "
     lines = "".join(pad + line + "\n" for line in block.splitlines())
