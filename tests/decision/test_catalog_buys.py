@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+from datetime import date
+
 import pytest
 
 from tasks.decision import decide
@@ -14,7 +15,7 @@ N = 400
 def _outcome(ft_passes: int, buy_passes: int, copies: int):
     ft = side("ft", "fine_tune", binary(N, ft_passes))
     buys = [side(f"buy{i}", "buy", binary(N, buy_passes)) for i in range(copies)]
-    return decide(inputs(ft, *buys), rng_seed=0, today=np.datetime64("2026-12-01").item())
+    return decide(inputs(ft, *buys), rng_seed=0, today=date(2026, 12, 1))
 
 
 @pytest.mark.parametrize("ft_passes", [340, 350, 352, 358, 380])
