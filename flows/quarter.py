@@ -4,22 +4,30 @@ Orchestration only: bounded concurrency across workloads, a summary table artifa
 quarter digest for the platform channel (when one is configured and every workload is
 decided), then delivery of the notices the decisions enqueued. One workload's failure does not
 stop the others; the flow run fails at the end, naming the workloads that failed.
+
+Each workload runs as a subflow in this process, or, with ``RELITIGATE_WORKLOAD_DEPLOYMENT``
+set, as a run of that deployment on its work pool (:func:`_fanned_out`), so a quarter spreads
+over the pool's workers. A fanned-out run that crashes or fails (its worker lost, say) is
+started again up to ``RELITIGATE_WORKLOAD_RETRIES`` times; it resumes from the checkpointed
+item results, so no finished item is paid twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
+from prefect.deployments import arun_deployment
 
 from flows.notices import deliver_notices
 from flows.parameters import QuarterRequest, WorkloadRequest, run_name_of
-from flows.workload import relitigate_workload
+from flows.workload import plan_rerun, relitigate_workload
 from tasks.context import RegistryContext, flow_context
-from tasks.decide import DecisionSummary
+from tasks.decide import DecisionSummary, existing_decision
 from tasks.notices import enqueue_digest_task
 from tasks.plan import active_workload_names
 
@@ -90,11 +98,16 @@ async def _relitigate(ctx: RegistryContext, request: QuarterRequest) -> QuarterO
     logger.info("re-litigating %d workload(s) for %s", len(names), q)
     limit = asyncio.Semaphore(max(1, ctx.settings.max_concurrent_workloads))
 
+    deployment = ctx.settings.workload_deployment
+
     async def one(name: str) -> DecisionSummary:
+        one_request = WorkloadRequest(
+            workload=name, quarter=q, force=request.force, fresh=request.fresh
+        )
         async with limit:
-            return await relitigate_workload(
-                WorkloadRequest(workload=name, quarter=q, force=request.force, fresh=request.fresh)
-            )
+            if deployment:
+                return await _fanned_out(ctx, deployment, one_request)
+            return await relitigate_workload(one_request)
 
     results = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
     decided: list[DecisionSummary] = []
@@ -116,6 +129,46 @@ async def _relitigate(ctx: RegistryContext, request: QuarterRequest) -> QuarterO
     if request.deliver:
         await deliver_notices()
     return outcome
+
+
+async def _fanned_out(
+    ctx: RegistryContext, deployment: str, request: WorkloadRequest
+) -> DecisionSummary:
+    """One workload's re-litigation as a run of ``deployment``; its decision read back from the
+    registry. A quarter already decided for good is reused here, without a run."""
+    logger = get_run_logger()
+    workload, quarter = request.workload, request.quarter
+    done = await asyncio.to_thread(existing_decision, ctx, workload, quarter)
+    if done is not None and plan_rerun(done, force=request.force, fresh=request.fresh,
+                                       next_attempt=0) is None:  # fmt: skip
+        return done
+    tries = 1 + ctx.settings.workload_retries
+    for attempt in range(1, tries + 1):
+        run = await arun_deployment(
+            deployment, parameters={"request": request.model_dump(mode="json")}, timeout=None
+        )
+        state = run.state
+        if state is not None and state.is_completed():
+            decided = await asyncio.to_thread(existing_decision, ctx, workload, quarter)
+            if decided is None:
+                raise RuntimeError(
+                    f"{workload} {quarter}: flow run {run.id} of {deployment} completed but "
+                    "recorded no decision; check that its worker uses this registry "
+                    "(RELITIGATE_DATABASE_URL)"
+                )
+            return dataclasses.replace(decided, reused=False)
+        name = state.name if state is not None else "unknown"
+        logger.warning("%s %s: flow run %s of %s ended %s (try %d of %d)",
+                       workload, quarter, run.id, deployment, name, attempt, tries)  # fmt: skip
+        # A fresh attempt that failed part-way is resumed (the newest attempt, re-decided),
+        # not started afresh once more.
+        request = request.model_copy(
+            update={"fresh": False, "force": request.force or request.fresh}
+        )
+    raise RuntimeError(
+        f"{workload} {quarter}: {tries} run(s) of {deployment} did not complete (the last "
+        f"{name}); the items they finished are kept, and the next run resumes from them"
+    )
 
 
 def _table(outcome: QuarterOutcome) -> list[dict[str, str]]:

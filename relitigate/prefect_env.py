@@ -16,12 +16,16 @@ No connection leaves the machine unless the user configured its destination, so:
   first import of litellm).
 
 A value the user set wins.
+
+:func:`enter_project` is the deployments' pull step: it finds the project on a worker that
+sets nothing (``RELITIGATE_HOME`` is optional).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import MutableMapping
+from pathlib import Path
 
 EPHEMERAL_STARTUP_TIMEOUT_S = 180
 """Seconds to wait for the temporary API server (Prefect's default: 20)."""
@@ -44,3 +48,35 @@ def apply_prefect_defaults(environ: MutableMapping[str, str] | None = None) -> N
     env = os.environ if environ is None else environ
     for name, value in DEFAULTS.items():
         env.setdefault(name, value)
+
+
+class ProjectNotFoundError(RuntimeError):
+    """A flow run's pull step found no folder holding relitigate's ``flows/``."""
+
+
+def enter_project() -> dict[str, str]:
+    """Prefect pull step (``deployments/prefect.yaml``): change into the folder holding
+    ``flows/``, which the deployments' entrypoints are relative to.
+
+    ``$RELITIGATE_HOME`` when set (a checkout on a process worker); else the folder the
+    installed ``flows`` package sits in (the worker image, or any ``pip install``), so a bare
+    worker that sets nothing runs too.
+
+    Raises:
+        ProjectNotFoundError: neither holds ``flows/quarter.py``.
+    """
+    home = os.environ.get("RELITIGATE_HOME", "").strip()
+    if home:
+        folder = Path(home).expanduser()
+    else:
+        import flows
+
+        folder = Path(flows.__file__).resolve().parent.parent
+    if not (folder / "flows" / "quarter.py").is_file():
+        where = f"RELITIGATE_HOME={home}" if home else f"the installed flows package ({folder})"
+        raise ProjectNotFoundError(
+            f"{where} holds no flows/quarter.py; set RELITIGATE_HOME to the folder holding "
+            "relitigate's flows/ (a checkout), or run the worker image (Dockerfile)"
+        )
+    os.chdir(folder)
+    return {"directory": str(folder)}

@@ -6,7 +6,9 @@
   queues overlapping flow runs of a workload, and applies ``deployments/prefect.yaml``
   (``prefect --no-prompt deploy --all``) against the configured Prefect API. Workers then pick
   the runs up. Workloads synced later get their limit at the next ``deploy``
-  (:mod:`relitigate.cli.deploy_pools`).
+  (:mod:`relitigate.cli.deploy_pools`). It also creates each provider key's shared rate
+  limits (``rpm:<key>``, ``tpm:<key>``: global concurrency limits with slot decay) from the
+  registered candidates' ``limits`` (:mod:`tasks.rate_limits`), setting present ones to them.
 - ``relitigate serve`` is one machine, no workers (:mod:`relitigate.cli.serve_runner`).
 
 Prefect is imported inside the command bodies only.
@@ -31,7 +33,7 @@ from relitigate.cli.deploy_pools import (
     create_workload_limits,
     pool_specs,
     project_root,
-    registered_workloads,
+    registered,
     run_prefect_deploy,
 )
 
@@ -66,15 +68,20 @@ def deploy(
         ) from exc
     for line in lines:
         typer.echo(f"relitigate: {line}")
-    workloads = registered_workloads()
-    if workloads is None:
+    found = registered()
+    if found is None:
         typer.echo(
             "relitigate: no registry yet: run `relitigate deploy` again after "
-            "`relitigate sync` to create each workload's concurrency limit",
+            "`relitigate sync` to create each workload's concurrency limit and the provider "
+            "rate limits",
             err=True,
         )
     else:
-        for line in asyncio.run(create_workload_limits(workloads)):
+        from tasks.rate_limits import upsert_prefect_limits
+
+        for line in asyncio.run(create_workload_limits(found.workloads)):
+            typer.echo(f"relitigate: {line}")
+        for line in asyncio.run(upsert_prefect_limits(found.budgets, replace=True)):
             typer.echo(f"relitigate: {line}")
     run_prefect_deploy(prefect_file, project_root(prefect_file))
     typer.echo(

@@ -1,6 +1,7 @@
 """What ``relitigate deploy`` puts on a Prefect server besides the deployments: the work pools
-(from ``deployments/work-pools/*.json``) and one global concurrency limit per workload; and
-the ``prefect deploy`` call that applies ``deployments/prefect.yaml``.
+(from ``deployments/work-pools/*.json``), one global concurrency limit per workload, and the
+provider rate limits (:mod:`tasks.rate_limits`); and the ``prefect deploy`` call that applies
+``deployments/prefect.yaml``.
 
 Prefect is imported inside the functions only.
 """
@@ -13,9 +14,12 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relitigate.prefect_server import prefect_exe
+
+if TYPE_CHECKING:
+    from tasks.rate_limits import ProviderBudget
 
 LOCAL_POOL = "relitigate-local"
 GPU_POOL = "relitigate-gpu"
@@ -136,14 +140,24 @@ async def create_pools(specs: list[PoolSpec]) -> list[str]:
     return lines
 
 
-def registered_workloads() -> list[str] | None:
-    """The active workloads in the configured registry; None when there is no registry yet
-    (a SQLite file that does not exist is not created here)."""
+@dataclass(frozen=True)
+class Registered:
+    """What ``deploy`` reads from the registry: the active workloads, and each provider key's
+    shared budget (:func:`tasks.rate_limits.provider_budgets`)."""
+
+    workloads: list[str]
+    budgets: list[ProviderBudget]
+
+
+def registered() -> Registered | None:
+    """The configured registry's workloads and provider budgets; None when there is no
+    registry yet (a SQLite file that does not exist is not created here)."""
     from registry.db import is_sqlite
     from registry.errors import DatabaseError
     from registry.queries import list_workloads
     from relitigate.settings import load_settings
     from tasks.context import open_context
+    from tasks.rate_limits import provider_budgets, registered_specs
 
     settings = load_settings()
     url = settings.resolved_database_url()
@@ -159,9 +173,12 @@ def registered_workloads() -> list[str] | None:
         return None
     try:
         with ctx.sessions.begin() as session:
-            return [w.name for w in list_workloads(session)]
+            names = [w.name for w in list_workloads(session)]
+            budgets = provider_budgets(registered_specs(session))
     finally:
         ctx.close()
+    shared = [b for b in budgets.values() if b.rpm is not None or b.tpm is not None]
+    return Registered(workloads=names, budgets=shared)
 
 
 async def create_workload_limits(workloads: list[str]) -> list[str]:

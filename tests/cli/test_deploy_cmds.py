@@ -105,11 +105,37 @@ def test_deploy_to_an_unreachable_server_exits_2(tmp_path: Path) -> None:
     assert f"cannot reach the Prefect API at {api}" in done.stderr
 
 
+def _registry_with_a_rate_limit(tmp_path: Path) -> str:
+    """A SQLite registry with one workload whose candidates share one provider key, each
+    declaring its rpm (300 and 120: the shared budget is the smaller)."""
+    import yaml
+
+    from registry.db import upgrade_to_head
+    from tests.reliability.overlap_support import sync, write_evalset, write_workloads
+
+    url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    upgrade_to_head(url)
+    evalset = write_evalset(tmp_path / "triage.jsonl")
+    path = write_workloads(tmp_path, evalset, "http://127.0.0.1:9/v1", flaky=False)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["workloads"][0]["fine_tune"]["limits"]["rpm"] = 300
+    data["workloads"][0]["buy"][0]["limits"]["rpm"] = 120
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    sync(url, path)
+    return url
+
+
 def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: Path) -> None:
     api = sqlite_server.api_url
-    env = prefect_env(tmp_path / "home", api)
+    url = _registry_with_a_rate_limit(tmp_path)
+    env = prefect_env(tmp_path / "home", api, RELITIGATE_DATABASE_URL=url)
     done = _relitigate("deploy", env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    limits = {c["name"]: c for c in _api(api, "/v2/concurrency_limits/filter", {})}
+    assert limits["workload:triage"]["limit"] == 1
+    [rpm] = [c for name, c in limits.items() if name.startswith("rpm:")]
+    assert rpm["slot_decay_per_second"] == 2.0 and rpm["limit"] == 1  # 120 rpm, half a second
+    assert "rpm:" in done.stdout and "(120 rpm, burst 1) for http://127.0.0.1:9/v1|" in done.stdout
     assert "work pool relitigate-gpu (kubernetes) from kubernetes-gpu.json" in done.stdout
 
     pools = {p["name"]: p for p in _api(api, "/work_pools/filter", {})}
@@ -122,7 +148,7 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     assert gpu["base_job_template"]["variables"]["properties"]["gpus"]["default"] == 1
 
     deployments = {d["name"]: d for d in _api(api, "/deployments/filter", {})}
-    assert set(deployments) == {"quarterly", "on-demand", "gpu"}
+    assert {"quarterly", "on-demand", "gpu", "fan-out"} <= set(deployments)
     quarterly = deployments["quarterly"]
     [schedule] = quarterly["schedules"]
     assert schedule["schedule"] == {"cron": QUARTERLY_CRON, "timezone": "UTC", "day_or": True}
@@ -131,14 +157,19 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     assert deployments["on-demand"]["schedules"] == []
     assert deployments["gpu"]["work_pool_name"] == "relitigate-gpu"
     assert deployments["gpu"]["entrypoint"] == "flows/benchmark.py:benchmark_candidate"
-    for deployment in deployments.values():
+    assert deployments["fan-out"]["entrypoint"] == "flows/workload.py:relitigate_workload"
+    fan_out = "relitigate-workload/fan-out"
+    assert quarterly["job_variables"]["env"]["RELITIGATE_WORKLOAD_DEPLOYMENT"] == fan_out
+    # the pull step needs no variable on the worker (a bare image or process worker)
+    assert quarterly["pull_steps"] == [{"relitigate.prefect_env.enter_project": {}}]
+    for deployment in (deployments[name] for name in ("quarterly", "on-demand", "gpu", "fan-out")):
         job_env = deployment["job_variables"]["env"]
         assert job_env["RELITIGATE_GPU_DEPLOYMENT"] == "benchmark-candidate/gpu"
         assert "RELITIGATE_DATABASE_URL" not in job_env  # never stored in the Prefect API
 
     # Re-applying is idempotent; changing the GPU pool's type is refused, not half-done.
     assert _relitigate("deploy", env=env).returncode == 0
-    assert len(_api(api, "/deployments/filter", {})) == 3
+    assert len(_api(api, "/deployments/filter", {})) == len(deployments)
     docker = _relitigate("deploy", "--gpu-pool-type", "docker", env=env)
     assert docker.returncode == 2
     assert "exists with type kubernetes, not docker" in docker.stderr

@@ -22,8 +22,10 @@ def _deployments() -> dict[str, dict[str, Any]]:
 def test_each_deployment_s_parameters_are_what_its_flow_accepts() -> None:
     from flows.benchmark import benchmark_candidate
     from flows.quarter import relitigate_quarter
+    from flows.workload import relitigate_workload
 
     flows = {"flows/quarter.py:relitigate_quarter": relitigate_quarter,
+             "flows/workload.py:relitigate_workload": relitigate_workload,
              "flows/benchmark.py:benchmark_candidate": benchmark_candidate}  # fmt: skip
     deployments = _deployments()
     for deployment in deployments.values():
