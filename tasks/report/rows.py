@@ -62,11 +62,21 @@ COLUMNS: tuple[str, ...] = (
     "notice_kind",
     "notice_status",
     "recommended_action",
+    "eval_set_items",
+    "stopped_at_wave",
+    "frontier_calls_share",
+    "frontier_spend_saved_usd",
 )
 """Every report row's fields, in display order."""
 
 LIST_COLUMNS = ("failed_gates", "reasons")
-INT_COLUMNS = ("n_items", "quarters_since_adoption", "quarters_to_erosion")
+INT_COLUMNS = (
+    "n_items",
+    "quarters_since_adoption",
+    "quarters_to_erosion",
+    "eval_set_items",
+    "stopped_at_wave",
+)
 IDENTITY_COLUMNS = frozenset({"workload", "case", "owner_email", "volume_per_day", "fine_tune"})
 """What a row without a decision keeps (who the workload is); the rest is blank."""
 
@@ -111,6 +121,7 @@ def flatten(record: DecisionRecord) -> Row:
     if age is None and record.quarter:
         age = _quarter_gap(record.adopted_quarter, record.quarter)
     volume = _num(_get(m, "money", "volume_per_day"))
+    waves = _get(m, "sequential") or {}
     return {
         "workload": record.workload,
         "case": case,
@@ -153,6 +164,10 @@ def flatten(record: DecisionRecord) -> Row:
         "notice_kind": record.notice_kind,
         "notice_status": record.notice_status,
         "recommended_action": (record.reproducibility or {}).get("recommended_action"),
+        "eval_set_items": _int(waves.get("items_total", m.get("n_items"))),
+        "stopped_at_wave": _int(waves.get("stopped_at_wave")),
+        "frontier_calls_share": _num(waves.get("share_called", 1.0 if m else None)),
+        "frontier_spend_saved_usd": _num(waves.get("saved_usd", 0.0 if m else None)),
     }
 
 
