@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -110,7 +110,7 @@ class InteractionEndpoint:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _answer(self, path: str, headers: Mapping[str, str], rfile: Any, peer: Any) -> int:
+    def _answer(self, path: str, headers: Any, rfile: Any, peer: Any) -> int:
         if path.split("?", 1)[0] != INTERACTIONS_PATH:
             return 404
         length = int(headers.get("Content-Length") or 0)

@@ -346,7 +346,7 @@ class SocketModeListener:
         self,
         app_token: SecretStr,
         *,
-        on_interaction: Callable[[dict[str, Any]], None],
+        on_interaction: Callable[[dict[str, Any]], object],
         base_url: str = DEFAULT_BASE_URL,
     ) -> None:
         from slack_sdk.socket_mode.builtin import SocketModeClient
