@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.evalset_files import read_eval_set
+from registry.measured_sources import stored_volume
 from registry.models import Candidate, CandidateRole
 from registry.proposal_file import PromptVariant, ProposalSpec
 from registry.stored_form import candidate_values
@@ -173,7 +174,7 @@ def check_proposal(spec: ProposalSpec, *, base: Path, now: datetime | None = Non
     now = now or datetime.now(UTC)
     volume = None
     if not isinstance(spec.volume_per_day, int):
-        volume = read_volume(spec.volume_per_day.stored(), now=now)
+        volume = read_volume(stored_volume(spec.volume_per_day), now=now)
     facts = _facts(spec, volume)
     items = _items(spec, base)
     runs, fine_tune = asyncio.run(_head_to_head(spec, items, facts.thresholds.significance_alpha))

@@ -9,16 +9,15 @@ inputs come from.
 
 ``production_sample`` names recent production inputs (a JSONL or CSV file, or a SQL query)
 to compare with the eval set (``tasks/decision/drift.py``). File paths are relative to the
-workloads file; the loader passes its folder as the validation context (``base_dir``) and
-:meth:`CsvVolume.resolved` / :meth:`ProductionSample.resolved` give the absolute path the
-registry stores. A connection URL is never written here: only the NAME of the environment
-variable or Prefect Secret block that holds it.
+workloads file; the loader passes its folder as the validation context (``base_dir``), kept
+as ``base_dir`` on the model, and the registry stores the absolute path
+(:mod:`registry.measured_sources`). A connection URL is never written here: only the NAME of
+the environment variable or Prefect Secret block that holds it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, model_validator
 
@@ -77,16 +76,17 @@ class CsvVolume(Strict):
     """The column of dates (ISO ``YYYY-MM-DD``)."""
     days: Annotated[int, Field(ge=1, le=366)] = 28
     """How many days, counted back from the newest date, the mean covers."""
-    _base: Path | None = PrivateAttr(default=None)
+    _base: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _remember_base(self, info: ValidationInfo) -> CsvVolume:
         self._base = _base_dir(info)
         return self
 
-    def resolved(self) -> str:
-        """The absolute path (relative paths against the workloads file's folder)."""
-        return _resolve(self.path, self._base)
+    @property
+    def base_dir(self) -> str | None:
+        """The folder of the file this was read from (relative paths start there)."""
+        return self._base
 
 
 class VolumeSource(Strict):
@@ -102,13 +102,6 @@ class VolumeSource(Strict):
         if len(given) != 1:
             raise ValueError("give exactly one of sql, prometheus, csv")
         return self
-
-    def stored(self) -> dict[str, Any]:
-        """What the registry keeps: the source as written, a file's path made absolute."""
-        out = self.model_dump(mode="json", exclude_none=True)
-        if self.csv is not None:
-            out["csv"]["path"] = self.csv.resolved()
-        return out
 
 
 class DriftThresholds(Strict):
@@ -143,7 +136,7 @@ class ProductionSample(Strict):
     """At most this many inputs are read (and sent to the fine-tune)."""
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
     """When the sample counts as drifted."""
-    _base: Path | None = PrivateAttr(default=None)
+    _base: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_source(self, info: ValidationInfo) -> ProductionSample:
@@ -154,26 +147,13 @@ class ProductionSample(Strict):
         self._base = _base_dir(info)
         return self
 
-    def resolved(self) -> str | None:
-        """The file's absolute path, or None for a SQL sample."""
-        return None if self.path is None else _resolve(self.path, self._base)
-
-    def stored(self) -> dict[str, Any]:
-        """What the registry keeps: the sample as written, a file's path made absolute."""
-        out = self.model_dump(mode="json", exclude_none=True)
-        if self.path is not None:
-            out["path"] = self.resolved()
-        return out
+    @property
+    def base_dir(self) -> str | None:
+        """The folder of the file this was read from (relative paths start there)."""
+        return self._base
 
 
-def _base_dir(info: ValidationInfo) -> Path | None:
+def _base_dir(info: ValidationInfo) -> str | None:
     context = info.context if isinstance(info.context, dict) else {}
     base = context.get("base_dir")
-    return Path(base) if base is not None else None
-
-
-def _resolve(path: str, base: Path | None) -> str:
-    p = Path(path)
-    if not p.is_absolute() and base is not None:
-        p = base / p
-    return str(p.resolve())
+    return None if base is None else str(base)

@@ -26,13 +26,15 @@ proposals_app = typer.Typer(
 def _stored_spec(spec: ProposalSpec, base: Path) -> dict[str, Any]:
     """The proposal as the registry keeps it: the workload it would become (paths absolute)
     and the proposal-only settings."""
+    from registry.measured_sources import stored_sample, stored_volume
+
     entry = spec.workload_entry()
     path = Path(spec.eval_set.path)
     entry["eval_set"]["path"] = str((path if path.is_absolute() else base / path).resolve())
     if not isinstance(spec.volume_per_day, int):
-        entry["volume_per_day"] = spec.volume_per_day.stored()
+        entry["volume_per_day"] = stored_volume(spec.volume_per_day)
     if spec.production_sample is not None:
-        entry["production_sample"] = spec.production_sample.stored()
+        entry["production_sample"] = stored_sample(spec.production_sample)
     extra = spec.model_dump(
         mode="json", include={"prompt_variants", "quality_target", "fine_tune_cost_per_call_usd",
                               "build"})  # fmt: skip

@@ -66,7 +66,7 @@ def read_sample(
 
 
 def _from_file(sample: ProductionSample) -> SampleInputs:
-    path = Path(sample.resolved() or "")
+    path = Path(sample.path or "")
     if not path.is_file():
         raise SourceUnreadableError(f"production sample {str(path)!r} not found")
     field = sample.input_field

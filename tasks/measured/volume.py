@@ -33,7 +33,7 @@ def describe(source: VolumeSource) -> str:
     if source.prometheus is not None:
         return f"prometheus {source.prometheus.url} `{source.prometheus.query}`"
     assert source.csv is not None
-    return f"csv {source.csv.resolved()} column {source.csv.column!r}"
+    return f"csv {source.csv.path} column {source.csv.column!r}"
 
 
 def read_volume(
@@ -47,7 +47,7 @@ def read_volume(
     """One reading of the stored source (``workloads.measured_sources["volume"]``).
 
     Args:
-        stored: the source as the registry keeps it.
+        stored: the source as the registry keeps it (a file's path absolute).
         now: when the reading is taken (recorded with it).
         environ: where ``url_env`` is read; default the process environment.
         load_block: Secret block loader; default Prefect's when a Prefect API is at hand.
@@ -133,7 +133,7 @@ def _prometheus(
 
 
 def _csv(source: CsvVolume) -> tuple[float, str]:
-    frame = pd.read_csv(source.resolved(), usecols=[source.date_column, source.column])
+    frame = pd.read_csv(source.path, usecols=[source.date_column, source.column])
     dates = pd.to_datetime(frame[source.date_column], format="ISO8601")
     counts = pd.to_numeric(frame[source.column], errors="coerce")
     daily = pd.Series(counts.to_numpy(), index=dates).dropna().groupby(level=0).sum()
