@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from registry.measured_sources import measured_sources
 from registry.models import CandidateRole
 from registry.workload_file import WorkloadSpec
 from registry.workload_parts import CandidateSpec
@@ -54,16 +55,6 @@ def workload_values(spec: WorkloadSpec) -> dict[str, Any]:
         "thresholds": spec.threshold_overrides(),
         "scorer": spec.eval_set.scorer.model_dump(mode="json", exclude_none=True),
     }
-
-
-def measured_sources(spec: WorkloadSpec) -> dict[str, Any] | None:
-    """The ``workloads.measured_sources`` column: the volume source and production sample."""
-    out: dict[str, Any] = {}
-    if not isinstance(spec.volume_per_day, int):
-        out["volume"] = spec.volume_per_day.stored()
-    if spec.production_sample is not None:
-        out["production_sample"] = spec.production_sample.stored()
-    return out or None
 
 
 _LIMITS_HASHED_WHEN_SET = frozenset({"batch"})
