@@ -1,10 +1,11 @@
 """Provider rate limits shared by every process: the engine's :class:`SharedLimits` port.
 
-A **provider key** is a route's endpoint and account: the ``api_base`` (else the route's
-provider) and the *name* of the key's environment variable, never the key. Every candidate on
-one provider key shares one requests-per-minute and one tokens-per-minute budget: the
-smallest ``limits.rpm`` / ``limits.tpm`` any registered candidate on that key declares
-(:func:`provider_budgets`). A key no candidate gives an ``rpm`` or ``tpm`` has no shared limit.
+A **provider key** is a route and its account: the litellm route (providers limit each model
+apart), the ``api_base`` (else the route's provider) and the *name* of the key's environment
+variable, never the key. Every candidate on one provider key shares one requests-per-minute
+and one tokens-per-minute budget: the smallest ``limits.rpm`` / ``limits.tpm`` any registered
+candidate on that key declares (:func:`provider_budgets`). A key no candidate gives an
+``rpm`` or ``tpm`` has no shared limit.
 
 Where the budget lives (``RELITIGATE_RATE_LIMITS``):
 
@@ -49,9 +50,10 @@ BLOCK_S = 0.1
 
 
 def provider_key(spec: CandidateSpec) -> str:
-    """``api_base|KEY_VARIABLE``: the endpoint and the account, never the key itself."""
-    base = spec.api_base or spec.route.split("/", 1)[0]
-    return f"{base.rstrip('/')}|{spec.api_key_env or ''}"
+    """``route@api_base|KEY_VARIABLE``: the route and the account (endpoint and key
+    variable), never the key itself. Providers limit each model of an account apart."""
+    base = (spec.api_base or spec.route.split("/", 1)[0]).rstrip("/")
+    return f"{spec.route}@{base}|{spec.api_key_env or ''}"
 
 
 def limit_name(kind: str, key: str) -> str:

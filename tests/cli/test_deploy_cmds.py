@@ -106,8 +106,8 @@ def test_deploy_to_an_unreachable_server_exits_2(tmp_path: Path) -> None:
 
 
 def _registry_with_a_rate_limit(tmp_path: Path) -> str:
-    """A SQLite registry with one workload whose candidates share one provider key, each
-    declaring its rpm (300 and 120: the shared budget is the smaller)."""
+    """A SQLite registry with one workload whose two candidates each declare an rpm (300 and
+    120) for a route of their own: one rate limit each."""
     import yaml
 
     from registry.db import upgrade_to_head
@@ -133,9 +133,10 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     limits = {c["name"]: c for c in _api(api, "/v2/concurrency_limits/filter", {})}
     assert limits["workload:triage"]["limit"] == 1
-    [rpm] = [c for name, c in limits.items() if name.startswith("rpm:")]
-    assert rpm["slot_decay_per_second"] == 2.0 and rpm["limit"] == 1  # 120 rpm, half a second
-    assert "rpm:" in done.stdout and "(120 rpm, burst 1) for http://127.0.0.1:9/v1|" in done.stdout
+    rpm = {n: c for n, c in limits.items() if n.startswith("rpm:")}
+    [buy] = [c for n, c in rpm.items() if n.startswith("rpm:openai-frontier-")]
+    assert len(rpm) == 2 and buy["slot_decay_per_second"] == 2.0 and buy["limit"] == 1
+    assert "(120 rpm, burst 1) for openai/frontier@http://127.0.0.1:9/v1|" in done.stdout
     assert "work pool relitigate-gpu (kubernetes) from kubernetes-gpu.json" in done.stdout
 
     pools = {p["name"]: p for p in _api(api, "/work_pools/filter", {})}

@@ -36,16 +36,16 @@ def _spec(name: str, **limits: Any) -> CandidateSpec:
     )  # fmt: skip
 
 
-def test_a_provider_key_is_its_endpoint_and_key_variable_and_its_budget_the_smallest() -> None:
+def test_a_provider_key_is_its_route_endpoint_and_key_variable_its_budget_the_smallest() -> None:
     a, b = _spec("a", rpm=600, tpm=90_000), _spec("b", rpm=300)
     other = CandidateSpec(name="c", route="anthropic/claude", limits=Limits(rpm=50))
     budgets = provider_budgets([a, b, other])
-    assert provider_key(a) == "http://127.0.0.1:9/v1|K"
-    assert budgets["http://127.0.0.1:9/v1|K"].rpm == 300
-    assert budgets["http://127.0.0.1:9/v1|K"].tpm == 90_000
-    assert budgets["anthropic|"].rpm == 50
+    key = "openai/m@http://127.0.0.1:9/v1|K"
+    assert provider_key(a) == key and set(budgets) == {key, "anthropic/claude@anthropic|"}
+    assert budgets[key].rpm == 300 and budgets[key].tpm == 90_000
+    assert budgets["anthropic/claude@anthropic|"].rpm == 50
     name = limit_name("rpm", provider_key(a))
-    assert name.startswith("rpm:http-127-0-0-1-9-v1-k-") and "K" not in name.split(":", 1)[1]
+    assert name.startswith("rpm:openai-m-http-127-0-0-1-9-v1-k-")
     assert limit_name("rpm", "x|A") != limit_name("rpm", "x|a")
     assert bucket_shape(600) == (10.0, 5) and bucket_shape(30) == (0.5, 1)
 
