@@ -26,6 +26,9 @@ from tasks.context import RegistryContext
 from tasks.flow_run import flow_run_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tasks.notify.facts import OpenLine
     from tasks.notify.token import SlackToken
 
 
@@ -75,7 +78,9 @@ def enqueue_digest(
                     trend=dict(row.trend or {}),
                 )
             )
-        plan = plan_quarter_digest(quarter, decisions, flow_run_url=flow_run_url)
+        plan = plan_quarter_digest(
+            quarter, decisions, flow_run_url=flow_run_url, open_decisions=_open_lines(session)
+        )
         if plan.facts is None:
             return DigestResult(None, plan.reason)
         entry = digest_entry(plan.facts, platform_channel=channel)
@@ -91,6 +96,23 @@ def enqueue_digest(
             payload=dict(entry.payload),
         )
         return DigestResult(notice.id)
+
+
+def _open_lines(session: Session) -> list[OpenLine]:
+    """Decisions whose notice went out and that nobody marked done (for the digest)."""
+    from datetime import UTC, datetime
+
+    from registry.notice_actions import open_decisions
+    from tasks.notify.facts import OpenLine
+
+    now = datetime.now(UTC)
+    return [
+        OpenLine(
+            workload=o.workload or "?", quarter=o.quarter, kind=o.kind, state=o.state,
+            age_days=(now - o.sent_at).total_seconds() / 86400,
+        )
+        for o in open_decisions(session)
+    ]  # fmt: skip
 
 
 @task(name="enqueue-digest", task_run_name="enqueue digest ({quarter})", cache_policy=NONE)

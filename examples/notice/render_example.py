@@ -32,6 +32,7 @@ from tasks.notify import (  # noqa: E402
     build_payload,
     payload_as_text,
 )
+from tasks.notify.facts import OpenLine  # noqa: E402
 
 FACTS = NoticeFacts(
     workload="ticket-triage",
@@ -96,6 +97,10 @@ DIGEST = DigestFacts(
         DigestLine("claims-coding", "inconclusive"),
     ),
     flow_run_url="http://127.0.0.1:4200/runs/flow-run/7a6b",
+    open_decisions=(
+        OpenLine("ticket-triage", "2026Q3", "watch", "snooze", 92.0),
+        OpenLine("claims-coding", "2026Q3", "retire", "open", 95.0),
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from tasks.notify.facts import DigestFacts, DigestLine, Interval, Verdict
+from tasks.notify.facts import DigestFacts, DigestLine, Interval, OpenLine, Verdict
 
 _VERDICTS = frozenset({"keep", "watch", "retire", "inconclusive"})
 
@@ -96,6 +96,7 @@ def plan_quarter_digest(
     decisions: Mapping[str, RecordedDecision | None],
     *,
     flow_run_url: str | None = None,
+    open_decisions: Sequence[OpenLine] = (),
 ) -> DigestPlan:
     """The quarter's digest, if every active workload has a decision for it.
 
@@ -104,6 +105,7 @@ def plan_quarter_digest(
         decisions: Each active workload's name -> its decision for ``quarter`` (None when
             it has none yet).
         flow_run_url: The quarter flow run's link, when a Prefect UI URL is known.
+        open_decisions: Decisions whose notice went out and that are not done yet.
 
     Returns:
         The digest facts, or the reason there is none yet (no workloads, or undecided ones).
@@ -119,4 +121,9 @@ def plan_quarter_digest(
         )
     recorded: Sequence[RecordedDecision] = [d for d in decisions.values() if d is not None]
     lines = tuple(digest_line(d) for d in sorted(recorded, key=lambda d: d.workload))
-    return DigestPlan(DigestFacts(quarter=quarter, lines=lines, flow_run_url=flow_run_url))
+    return DigestPlan(
+        DigestFacts(
+            quarter=quarter, lines=lines, flow_run_url=flow_run_url,
+            open_decisions=tuple(open_decisions),
+        )
+    )  # fmt: skip

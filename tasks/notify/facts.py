@@ -148,9 +148,29 @@ class DigestLine:
 
 
 @dataclass(frozen=True)
+class OpenLine:
+    """A decision whose notice went out and that nobody has marked done.
+
+    Attributes:
+        workload: The workload's name.
+        quarter: The decision's quarter.
+        kind: The notice's kind (``retire``, ``watch``, ``inconclusive``).
+        state: ``open`` (no action yet), ``acknowledge``, ``snooze`` or ``dispute``.
+        age_days: Days since the notice was sent.
+    """
+
+    workload: str
+    quarter: str
+    kind: str
+    state: str
+    age_days: float
+
+
+@dataclass(frozen=True)
 class DigestFacts:
-    """A quarter's decisions for the platform channel."""
+    """A quarter's decisions for the platform channel, and the decisions still open."""
 
     quarter: str
     lines: tuple[DigestLine, ...]
     flow_run_url: str | None = None
+    open_decisions: tuple[OpenLine, ...] = ()

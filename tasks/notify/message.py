@@ -248,11 +248,26 @@ def build_digest_payload(digest: DigestFacts) -> Payload:
         chunk.append(row)
     if chunk:
         blocks.append(_section("\n".join(chunk)))
+    if digest.open_decisions:
+        opened = _open_rows(digest)
+        blocks.append(_section(_clip("*Open decisions*\n" + "\n".join(opened), _SECTION_MAX)))
+        rows += ["Open decisions:", *opened]
     links = _links(memo=None, flow_run=digest.flow_run_url)
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links[0]}]})
     text = title + "\n" + "\n".join(_plain(r) for r in rows)
     return {"text": _clip(text, _TEXT_MAX), "blocks": blocks[:50]}
+
+
+def _open_rows(digest: DigestFacts) -> list[str]:
+    """One line per open decision, oldest first."""
+    states = {"open": "no action yet", "acknowledge": "acknowledged", "snooze": "snoozed",
+              "dispute": "disputed"}  # fmt: skip
+    return [
+        f"• *{escape(o.workload)}* {o.quarter} {o.kind}: {states.get(o.state, o.state)}, "
+        f"{o.age_days:.0f} days"
+        for o in sorted(digest.open_decisions, key=lambda o: -o.age_days)
+    ]
 
 
 def _section(text: str) -> Block:

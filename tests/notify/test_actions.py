@@ -274,3 +274,29 @@ def _wait(done: Callable[[], bool], timeout: float = 10) -> None:
     while not done():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_open_decisions_show_their_state_for_the_report_and_the_digest(
+    scene: Callable[..., Scene],
+) -> None:
+    from registry.notice_actions import open_decisions
+    from tasks.notices import _open_lines
+    from tasks.notify.digest import RecordedDecision, plan_quarter_digest
+    from tasks.notify.message import build_digest_payload
+
+    s = scene("watch")
+    with s.sessions.begin() as session:
+        assert [(o.notice_id, o.state) for o in open_decisions(session)] == [(s.notice_id, "open")]
+    s.handler.handle(click("snooze", user="U0ANA", channel=s.channel, ts=s.ts))
+    with s.sessions.begin() as session:
+        (row,) = open_decisions(session)
+        lines = _open_lines(session)
+    assert (row.state, row.state_by, row.snoozed_until) == ("snooze", "U0ANA", "2027Q1")
+    decided = {"ticket-triage": RecordedDecision("ticket-triage", "watch", {}, {})}
+    facts = plan_quarter_digest("2026Q4", decided, open_decisions=lines).facts
+    assert facts is not None
+    text = build_digest_payload(facts)["text"]
+    assert "Open decisions:\n• ticket-triage 2026Q4 watch: snoozed, 0 days" in text
+    s.handler.handle(click("done", user="U0ANA", channel=s.channel, ts=s.ts, action_ts="3.3"))
+    with s.sessions.begin() as session:
+        assert open_decisions(session) == []
