@@ -119,3 +119,30 @@ def test_a_new_catalog_entry_re_decides_each_matching_workload_once(
     assert cli(monkeypatch, "run", "--triggered", "--quarter", "2026Q2", "--json") == 0
     assert json.loads(capsys.readouterr().out)["decisions"] == []
     assert completions(sim) == after
+
+
+def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> None:
+    import asyncio
+    import time
+
+    from prefect import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from registry.catalog_triggers import CauseRecord
+    from tasks.triggers import emit_cause_events
+
+    cause = CauseRecord("holds", "catalog:cheap", "catalog", "catalog entry cheap challenges it")
+    assert emit_cause_events((cause,)) == [cause]
+
+    async def read() -> list[Any]:
+        wanted = EventFilter(event=EventNameFilter(prefix=["relitigate.trigger."]))
+        async with get_client() as client:
+            return list((await client.read_events(filter=wanted, limit=50)).events)
+
+    deadline = time.monotonic() + 30
+    while not (events := asyncio.run(read())) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    (event,) = events
+    assert event.event == "relitigate.trigger.catalog"
+    assert event.resource.id == "relitigate.workload.holds"
+    assert event.payload["cause"] == "catalog:cheap"
