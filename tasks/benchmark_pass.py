@@ -31,6 +31,7 @@ from registry.runs import (
     write_item_results,
 )
 from tasks import mapping
+from tasks.batch_ledger import RegistryBatchLedger
 from tasks.benchmark_job import BenchJob, scorer_and_credentials
 from tasks.context import RegistryContext
 from tasks.evaluation.errors import EvaluationError
@@ -62,6 +63,8 @@ class RegistrySink:
         self.journal = journal
         self.prior_attempts = dict(prior_attempts or {})
         self.written = 0
+        self.batch_ledger = RegistryBatchLedger(run_id, sessions)
+        """Where a ``limits.batch`` candidate's provider batches are recorded (resumable)."""
 
     def row(self, result: ItemResult) -> ItemResultRow:
         """The checkpoint row of one result, its attempts counted across tries."""
@@ -132,7 +135,7 @@ async def run_pass(bench: Bench, *, kind: str = "main") -> PassResult:
     journal.discard()  # the registry holds it now; this try journals afresh
     if kind == "main":
         bench.totals.skipped = len(todo.skip_keys)
-    if len(todo.skip_keys) >= len(job.items):
+    if all(item.key in todo.skip_keys for item in job.items):  # a wave: job.items is a part
         return PassResult(run_id, await anyio.to_thread.run_sync(_complete, sessions, run_id), None)
     sink = RegistrySink(run_id, sessions, journal, todo.prior_attempts)
     summary, stats = await call_engine(bench, todo.skip_keys, sink, kind=kind)

@@ -89,6 +89,11 @@ class Limits(Strict):
     """Per-attempt timeout, at most a day (sockets refuse longer ones)."""
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     """Attempts per item, the first included."""
+    batch: bool = False
+    """Send the candidate's items through the provider's discounted batch API (OpenAI
+    Batch), one batch per call of the engine, priced at the cost map's batch prices (or the
+    candidate's own ``pricing``, which is then taken to be what the batch API charges). A
+    route whose provider has no batch API is refused at ``sync`` and preflight."""
 
     @model_validator(mode="before")
     @classmethod

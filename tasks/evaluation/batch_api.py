@@ -10,11 +10,13 @@ naming the field ``limits.batch``. Errors of litellm's become the engine's
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import anyio
 
 from tasks.evaluation.errors import ConfigurationError, EvaluationError
 from tasks.evaluation.litellm_api import load_litellm
@@ -105,11 +107,19 @@ class ProviderBatch:
     output_file_id: str | None
     error_file_id: str | None
     client_key: str | None
+    errors: str | None = None
+    """Why the provider refused the batch as a whole (status ``failed``), if it says."""
 
     @property
     def ended(self) -> bool:
         """True once the batch will answer nothing more."""
         return self.status in ENDED
+
+
+def _errors(raw: Any) -> str | None:
+    data = getattr(getattr(raw, "errors", None), "data", None) or []
+    messages = [str(getattr(e, "message", None) or e) for e in data]
+    return "; ".join(messages)[:500] or None
 
 
 def _batch(raw: Any) -> ProviderBatch:
@@ -121,6 +131,7 @@ def _batch(raw: Any) -> ProviderBatch:
         output_file_id=getattr(raw, "output_file_id", None),
         error_file_id=getattr(raw, "error_file_id", None),
         client_key=metadata.get(KEY_FIELD) if isinstance(metadata, Mapping) else None,
+        errors=_errors(raw),
     )
 
 
@@ -140,11 +151,13 @@ class BatchAPI:
         if route.api_base:
             self._kwargs["api_base"] = route.api_base
 
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, name: str, **kwargs: Any) -> Any:
+        # litellm's sync functions, in a worker thread: its async ones run these same functions
+        # in an executor, where the client cache cannot see the event loop, and hand a later
+        # event loop (the next run's) clients bound to a closed one.
+        call = functools.partial(getattr(self._litellm, name), **kwargs, **self._kwargs)
         try:
-            return await getattr(self._litellm, name)(*args, **kwargs, **self._kwargs)
-        except asyncio.CancelledError:
-            raise
+            return await anyio.to_thread.run_sync(call)
         except EvaluationError:
             raise
         except Exception as exc:  # litellm and openai raise their own types
@@ -153,28 +166,28 @@ class BatchAPI:
     async def upload(self, filename: str, content: bytes) -> str:
         """Upload a batch input file; its id."""
         raw = await self._call(
-            "acreate_file", file=(filename, content, "application/jsonl"), purpose="batch"
+            "create_file", file=(filename, content, "application/jsonl"), purpose="batch"
         )
         return str(raw.id)
 
     async def create(self, input_file_id: str, client_key: str) -> ProviderBatch:
         """Create a chat-completions batch over an uploaded file, tagged with ``client_key``."""
         raw = await self._call(
-            "acreate_batch", completion_window="24h", endpoint="/v1/chat/completions",
+            "create_batch", completion_window="24h", endpoint="/v1/chat/completions",
             input_file_id=input_file_id, metadata={KEY_FIELD: client_key},
         )  # fmt: skip
         return _batch(raw)
 
     async def retrieve(self, batch_id: str) -> ProviderBatch:
         """The batch's current state."""
-        return _batch(await self._call("aretrieve_batch", batch_id=batch_id))
+        return _batch(await self._call("retrieve_batch", batch_id=batch_id))
 
     async def find(self, client_key: str, *, pages: int = 10) -> ProviderBatch | None:
         """The newest batch tagged with ``client_key`` among the provider's latest batches
         (``pages`` x 100, newest first), or None."""
         after: str | None = None
         for _ in range(pages):
-            page = await self._call("alist_batches", after=after, limit=LIST_PAGE)
+            page = await self._call("list_batches", after=after, limit=LIST_PAGE)
             batches = [_batch(raw) for raw in (getattr(page, "data", None) or [])]
             for batch in batches:
                 if batch.client_key == client_key:
@@ -186,5 +199,5 @@ class BatchAPI:
 
     async def content(self, file_id: str) -> bytes:
         """A file's bytes (a batch's output or error file)."""
-        raw = await self._call("afile_content", file_id=file_id)
+        raw = await self._call("file_content", file_id=file_id)
         return bytes(raw.content)

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.evaluation.errors import TransientProviderError
+from tasks.evaluation.errors import (
+    AuthenticationFailed,
+    ProviderError,
+    TransientProviderError,
+    UnknownModelError,
+)
 from tasks.evaluation.prompt import Message, render
 from tasks.evaluation.provider import Completion
 from tasks.evaluation.types import CandidateSpec, ErrorKind, EvalItem
@@ -41,6 +46,9 @@ class LineOutcome:
     completion: Completion | None
     error: str | None = None
     error_kind: ErrorKind | None = None
+    fatal: ProviderError | None = None
+    """A refused key or an unknown model: every line would say the same, so the run stops
+    (as a probe call's would) instead of recording it against the item."""
 
 
 def _completion(body: Mapping[str, Any]) -> Completion:
@@ -58,7 +66,8 @@ def _failure(route: str, status: int, body: Any) -> LineOutcome:
     message = str(err.get("message", err)) if isinstance(err, Mapping) else str(body)[:300]
     exc = status_error(route, status, message)
     kind = exc.kind if isinstance(exc, TransientProviderError) else "permanent"
-    return LineOutcome(None, str(exc), ErrorKind(kind))
+    fatal = exc if isinstance(exc, AuthenticationFailed | UnknownModelError) else None
+    return LineOutcome(None, str(exc), ErrorKind(kind), fatal)
 
 
 def _outcome(route: str, line: Mapping[str, Any]) -> LineOutcome:

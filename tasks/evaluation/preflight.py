@@ -1,10 +1,12 @@
 """Checks that run before the first paid call, so bad configuration costs nothing.
 
 :func:`check_candidate` (no network): the API key variable is set, the route resolves
-through litellm, and a price is known. :func:`tasks.evaluation.runner.run_candidate` then
-sends the first pending item alone, as the probe call: a permanent error there (bad key,
-unknown model, bad request) stops the run before any other item is sent, and a good reply
-is kept as that item's result, so the probe is never paid for twice.
+through litellm, and a price is known (with ``limits.batch``: the provider has a batch API and
+the price is the batch price, :func:`tasks.evaluation.batch_api.batch_plan`).
+:func:`tasks.evaluation.runner.run_candidate` then sends the first pending item alone, as the
+probe call: a permanent error there (bad key, unknown model, bad request) stops the run before
+any other item is sent, and a good reply is kept as that item's result, so the probe is never
+paid for twice.
 
 :func:`check_endpoints` (network, nothing sent): each distinct endpoint of the checked
 candidates (and of an LLM judge) accepts a TCP connection; the task layer calls it once per
@@ -52,6 +54,10 @@ def check_candidate(spec: CandidateSpec, *, env: Mapping[str, str]) -> Preflight
                 candidate=spec.name, route=spec.route, variable=spec.api_key_env
             )
     route = resolve_route(spec)
+    if spec.limits.batch:
+        from tasks.evaluation.batch_api import batch_plan
+
+        return Preflight(route=route, plan=batch_plan(spec, route), api_key=api_key)
     cost_map = None if spec.pricing is not None else cost_map_prices(route)
     return Preflight(route=route, plan=price_plan(spec, cost_map), api_key=api_key)
 

@@ -7,7 +7,10 @@ call at a time; results reach the sink in batches, at least every ``flush_every`
 most the calls in flight. A hard kill loses the unflushed batch too, unless the sink journals
 each result as it arrives (a ``record`` method, see
 :class:`~tasks.evaluation.writer.ResultWriter`; the registry sink does). Each item's work
-(budget, pacing, retries, price, score) is :class:`~tasks.evaluation.calls.RunCalls`.
+(budget, pacing, retries, price, score) is :class:`~tasks.evaluation.calls.RunCalls`. A
+candidate with ``limits.batch`` goes through its provider's batch API instead, one batch per
+call (:mod:`tasks.evaluation.batch_runner`, same contract; a sink with a ``batch_ledger``
+makes its batches survive a kill).
 
 An endpoint that cannot be connected to is not an answer: after ``abort_after_connection``
 items in a row failed to connect (every attempt), with no reply in between, the run stops
@@ -97,6 +100,14 @@ async def run_candidate(
             ``failed``), or EndpointUnreachableError when calls cannot connect. Results
             obtained before the error are in the sink; held-back connection failures are not.
     """
+    if spec.limits.batch:  # one provider batch per call, resumable through the sink's ledger
+        from tasks.evaluation.batch_runner import run_batch_candidate
+
+        return await run_batch_candidate(
+            spec, items, scorer=scorer, skip_keys=skip_keys, sink=sink, budget_usd=budget_usd,
+            progress=progress, env=env, retry=retry, flush_every=flush_every,
+            flush_interval_s=flush_interval_s, seed=seed,
+        )  # fmt: skip
     t_enter = time.perf_counter()
     check_judge_independent(scorer, [spec])
     pre = check_candidate(spec, env=os.environ if env is None else env)
