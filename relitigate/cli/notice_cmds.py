@@ -264,7 +264,7 @@ def _line(n: OutboxNotice) -> str:
     where = n.channel_id or n.destination or "owner"
     parts = [
         f"{n.id:>4}",
-        f"{n.workload or '(digest)':<20}",
+        f"{n.workload or ('(digest)' if n.kind == 'digest' else f'({n.kind})'):<20}",
         n.quarter,
         f"{n.kind:<12}",
         f"{n.state:<8}",

@@ -103,6 +103,8 @@ REQUIRED_SCOPES = {
     "chat.postMessage": "chat:write",
     "conversations.open": "im:write",
     "users.lookupByEmail": "users:read.email",
+    "chat.postEphemeral": "chat:write",
+    "usergroups.users.list": "usergroups:read",
 }
 """The scope each call that delivery cannot do without needs. The other reads (channel
 lists, history) are optional: without their scopes a notice is still sent, or marked failed

@@ -114,10 +114,11 @@ def test_the_notice_carries_its_buttons(scene: Callable[..., Scene]) -> None:
 
 
 def test_acknowledge_over_socket_mode_is_recorded_once_and_answered_in_the_thread(
-    scene: Callable[..., Scene],
+    scene: Callable[..., Scene], caplog: pytest.LogCaptureFixture
 ) -> None:
     from tasks.notify.slack import SocketModeListener
 
+    caplog.set_level(logging.DEBUG)
     s = scene()
     listener = SocketModeListener(
         SecretStr(APP_TOKEN), on_interaction=s.handler.handle, base_url=s.server.base_url
@@ -138,6 +139,7 @@ def test_acknowledge_over_socket_mode_is_recorded_once_and_answered_in_the_threa
     assert s.actions() == [("acknowledge", "U0ANA", "", None)]
     assert s.thread() == [":eyes: <@U0ANA> acknowledged this notice."]
     assert [c.authorized for c in s.server.calls_to("apps.connections.open")] == [True]
+    assert caplog.records and not any(APP_TOKEN in r.getMessage() for r in caplog.records)
 
 
 def test_a_click_from_someone_else_is_refused_in_private_and_recorded_nowhere(
