@@ -82,8 +82,27 @@ def trigger_event(cause: CauseRecord) -> dict[str, Any]:
     }
 
 
+TRIGGERED_DEPLOYMENT = "relitigate-quarter/triggered"
+"""The deployment whose event trigger runs the causes (``deployments/prefect.yaml``)."""
+
+
+def triggered_deployment_exists() -> bool:
+    """Whether the Prefect server has the triggered deployment (else nothing would run the
+    events, so the causes stay for ``relitigate run --triggered``)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(TRIGGERED_DEPLOYMENT)
+        except ObjectNotFound:
+            return False
+    return True
+
+
 def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
-    """Emit one Prefect event per cause when a Prefect server is configured (else none).
+    """Emit one Prefect event per cause when a Prefect server with the triggered deployment
+    is configured (else none).
 
     Returns the causes emitted; the caller marks them done
     (:func:`registry.catalog_triggers.mark_emitted`), since the deployment trigger runs them.
@@ -92,7 +111,7 @@ def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
     from prefect.events.worker import EventsWorker
     from prefect.settings import get_current_settings
 
-    if not causes or not get_current_settings().api.url:
+    if not causes or not get_current_settings().api.url or not triggered_deployment_exists():
         return []
     emitted = [cause for cause in causes if emit_event(**trigger_event(cause)) is not None]
     EventsWorker.drain_all()

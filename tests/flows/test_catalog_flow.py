@@ -132,6 +132,11 @@ def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> Non
     from tasks.triggers import emit_cause_events
 
     cause = CauseRecord("holds", "catalog:cheap", "catalog", "catalog entry cheap challenges it")
+    # no deployment would run the event: the cause stays for `run --triggered`
+    assert emit_cause_events((cause,)) == []
+    from flows.quarter import relitigate_quarter
+
+    relitigate_quarter.to_deployment(name="triggered").apply()
     assert emit_cause_events((cause,)) == [cause]
 
     async def read() -> list[Any]:
