@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from registry.evalset_files import read_eval_set
 from registry.measured_sources import stored_volume
@@ -37,7 +39,7 @@ from tasks.decision.proposal import (
 )
 from tasks.decision.proposal_memo import render_proposal_memo
 from tasks.decision.sides import SideSummary, summarize
-from tasks.decision.types import Role, SideResults
+from tasks.decision.types import FloatArray, Role, SideResults
 from tasks.evaluation.runner import run_candidate
 from tasks.evaluation.scorers import build_scorer
 from tasks.evaluation.types import CandidateSpec, EvalItem, FewShot, ItemResult, Scorer
@@ -101,18 +103,26 @@ async def _run(
     await run_candidate(spec, items, scorer=scorer, sink=sink, env=env)
     got = {r.item_key: r for r in sink.rows}
     rows = [got.get(i.key) for i in items]
+    answered = [r for r in rows if r is not None and not r.error]
+
+    def column(value: Callable[[ItemResult], float], missing: float) -> FloatArray:
+        return np.array([missing if r is None else value(r) for r in rows], dtype=np.float64)
+
+    errored = np.array([r is None or bool(r.error) for r in rows], dtype=np.bool_)
     return SideResults(
-        name=spec.name, route=spec.route, model_version=next(
-            (r.model_version for r in rows if r is not None and r.model_version), None),
-        role=role, item_keys=tuple(i.key for i in items),
-        scores=[0.0 if r is None or r.error else r.score for r in rows],
-        passed=[r is not None and not r.error and r.passed for r in rows],
-        errored=[r is None or bool(r.error) for r in rows],
-        cost_usd=[0.0 if r is None else float(r.cost_usd) for r in rows],
-        latency_ms=[float("nan") if r is None else r.latency_ms for r in rows],
-        prompt_tokens=[0 if r is None else r.prompt_tokens for r in rows],
-        completion_tokens=[0 if r is None else r.completion_tokens for r in rows],
-    )  # fmt: skip
+        name=spec.name,
+        route=spec.route,
+        model_version=next((r.model_version for r in answered if r.model_version), None),
+        role=role,
+        item_keys=tuple(i.key for i in items),
+        scores=np.where(errored, 0.0, column(lambda r: r.score, 0.0)),
+        passed=~errored & np.array([r is not None and r.passed for r in rows], dtype=np.bool_),
+        errored=errored,
+        cost_usd=column(lambda r: float(r.cost_usd), 0.0),
+        latency_ms=column(lambda r: r.latency_ms, float("nan")),
+        prompt_tokens=column(lambda r: r.prompt_tokens, 0.0),
+        completion_tokens=column(lambda r: r.completion_tokens, 0.0),
+    )
 
 
 async def _head_to_head(
