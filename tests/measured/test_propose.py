@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-ITEMS = 224
+ITEMS = 64
 PROFILE = {
     "seed": 11,
     "models": [
@@ -47,7 +47,7 @@ def _proposal(name: str, base: str, **fields: Any) -> dict[str, Any]:
         "fixed_costs_monthly_usd": 1000, "eval_set": {"path": "tickets.jsonl"},
         "buy": [_candidate("frontier-a", "frontier-a", base, 5.0),
                 _candidate("frontier-b", "frontier-b", base, 1.0)],
-        "prompt_variants": VARIANTS, **fields,
+        "prompt_variants": VARIANTS, "thresholds": {"min_items": 50}, **fields,
     }  # fmt: skip
 
 
