@@ -41,6 +41,7 @@ MIN_ITEMS = 200
 CHUNK = 1000
 BENCH = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 HEADING = "## Sequential evaluation"
+SPENDING_NAMES = {"obrien_fleming": "O'Brien-Fleming", "pocock": "Pocock"}
 _X = np.array([0.0, 0.0, 1.0, 1.0])
 _Y = np.array([0.0, 1.0, 0.0, 1.0])
 BELOW = np.r_[_X - BAR * _Y, 1.0, -BAR]  # erosion: mean(x) / mean(y) < BAR
@@ -209,7 +210,7 @@ def summary(results: list[tuple[Scenario, dict[str, float]]]) -> list[str]:
     agree_all = float(np.mean([r["agree"] for _, r in results]))
     return [
         f"- Clear cases ({len(clear)} scenarios): frontier calls used, on average "
-        f"**{100 * used:.1f}%** ± {100 * used_se:.1f} of a full run's (target: at most 40%).",
+        f"**{100 * used:.1f}%** ± {100 * used_se:.2f} of a full run's (target: at most 40%).",
         f"- Clear cases: the same verdict as the full set in **{100 * agree:.2f}%** ± "
         f"{100 * agree_se:.2f} of quarters (target: at least 99%); over every scenario, "
         f"borderline ones included: {100 * agree_all:.2f}%.",
@@ -259,8 +260,9 @@ def main() -> None:
             "",
             "`bench/bench_sequential.py`: a Monte Carlo of sequential evaluation "
             "(docs/statistics.md, \"Sequential evaluation\") on simulated paired pass/fail "
-            f"outcomes, {args.spending.replace('_', '-')}-type alpha spending, waves of "
-            f"{args.wave_items} items, no look before {MIN_ITEMS} items. Each row is "
+            f"outcomes, {SPENDING_NAMES[args.spending]}-type alpha spending; the first wave "
+            f"brings the set to {MIN_ITEMS} items (no look before), each next one adds "
+            f"{args.wave_items} (n = 2000: 200, at most 10 waves). Each row is "
             f"{args.reps:,} simulated quarters ({5 * args.reps:,} at the bar); ± is the Monte "
             "Carlo standard error. \"Frontier calls used\" is the "
             "share of a full run's buy calls; \"agrees\" compares the verdict with the fixed "

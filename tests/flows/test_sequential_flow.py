@@ -110,6 +110,7 @@ def _waves(sessions: Any, workload: str, quarter: str) -> dict[str, Any] | None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dialect", ["postgresql"])  # SQLite: the resume test and the demo
 def test_a_clear_case_stops_early_a_borderline_one_runs_to_the_end_and_off_runs_in_full(
     waves_scenario: dict[str, Any],
 ) -> None:
