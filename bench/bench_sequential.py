@@ -130,9 +130,7 @@ def simulate(
     """Shares over ``reps`` quarters: verdicts, calls used, agreement with the fixed test."""
     rng = np.random.default_rng(seed)
     plan = wave_plan(s.n, min_items=MIN_ITEMS, seed=0, wave_items=wave_items)
-    levels = [
-        look_levels(plan, w, alpha=ALPHA, buys=s.buys, spending=spending) for w in plan.looks
-    ]
+    levels = [look_levels(plan, w, alpha=ALPHA, buys=s.buys, spending=spending) for w in plan.looks]
     tally = {"retire": 0.0, "keep": 0.0, "watch": 0.0, "used": 0.0, "used2": 0.0, "agree": 0.0}
     tally |= {"fixed_retire": 0.0, "stopped": 0.0}
     for start in range(0, reps, CHUNK):
@@ -215,8 +213,8 @@ def summary(results: list[tuple[Scenario, dict[str, float]]]) -> list[str]:
         f"{100 * agree_se:.2f} of quarters (target: at least 99%); over every scenario, "
         f"borderline ones included: {100 * agree_all:.2f}%.",
         f"- False `retire` at the bar: at most **{100 * worst_bar:.2f}%** ± "
-        f"{100 * _se(worst_bar, worst['reps']):.2f} in the worst of {len(bar)} scenarios (target: at "
-        "most 2.5%).",
+        f"{100 * _se(worst_bar, worst['reps']):.2f} in the worst of {len(bar)} scenarios "
+        "(target: at most 2.5%).",
         f"- Borderline cases ({len(border)} scenarios): frontier calls used, on average "
         f"**{100 * border_used:.1f}%** of a full run's.",
     ]
@@ -238,7 +236,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=4000, help="quarters per scenario")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--spending", choices=["obrien_fleming", "pocock"], default="obrien_fleming")
+    parser.add_argument(
+        "--spending", choices=["obrien_fleming", "pocock"], default="obrien_fleming"
+    )
     parser.add_argument("--wave-items", type=int, default=WAVE_ITEMS, help="items per wave")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
@@ -259,14 +259,14 @@ def main() -> None:
             HEADING,
             "",
             "`bench/bench_sequential.py`: a Monte Carlo of sequential evaluation "
-            "(docs/statistics.md, \"Sequential evaluation\") on simulated paired pass/fail "
+            '(docs/statistics.md, "Sequential evaluation") on simulated paired pass/fail '
             f"outcomes, {SPENDING_NAMES[args.spending]}-type alpha spending; the first wave "
             f"brings the set to {MIN_ITEMS} items (no look before), each next one adds "
             f"{args.wave_items} (n = 2000: 200, at most 10 waves). Each row is "
             f"{args.reps:,} simulated quarters ({5 * args.reps:,} at the bar); ± is the Monte "
-            "Carlo standard error. \"Frontier calls used\" is the "
-            "share of a full run's buy calls; \"agrees\" compares the verdict with the fixed "
-            "test on the whole set (2.5%, no looks); \"full-set retire\" is that fixed test's "
+            'Carlo standard error. "Frontier calls used" is the '
+            'share of a full run\'s buy calls; "agrees" compares the verdict with the fixed '
+            'test on the whole set (2.5%, no looks); "full-set retire" is that fixed test\'s '
             "retire share.",
             "",
             f"    .venv/bin/python bench/bench_sequential.py --reps {args.reps} --write"

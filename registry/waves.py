@@ -42,11 +42,21 @@ def open_sequential(
     session.execute(
         dialect_insert(session)(SequentialEvaluation)
         .values(
-            workload_id=workload_id, quarter=quarter, attempt=attempt, seed=seed,
-            spending=spending, wave_sizes=list(wave_sizes), waves_done=0, state="running",
-            looks=[], items_total=items_total, items_used=0, buy_items={}, buy_spend_usd=0.0,
+            workload_id=workload_id,
+            quarter=quarter,
+            attempt=attempt,
+            seed=seed,
+            spending=spending,
+            wave_sizes=list(wave_sizes),
+            waves_done=0,
+            state="running",
+            looks=[],
+            items_total=items_total,
+            items_used=0,
+            buy_items={},
+            buy_spend_usd=0.0,
             saved_usd=0.0,
-        )  # fmt: skip
+        )
         .on_conflict_do_nothing(index_elements=["workload_id", "quarter", "attempt"])
     )
     row = get_sequential(session, workload_id=workload_id, quarter=quarter, attempt=attempt)

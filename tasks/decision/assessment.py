@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from tasks.decision.comparison import BuyComparison, compare_all, correction_text
+from tasks.decision.drift import drift_gate
 from tasks.decision.gates import (
     GateOutcome,
     domain_stability_gate,
@@ -18,7 +19,6 @@ from tasks.decision.gates import (
     training_examples_gate,
     volume_gate,
 )
-from tasks.decision.drift import drift_gate
 from tasks.decision.measured_gates import advantage_gate, net_savings_gate
 from tasks.decision.measured_volume import measured_volume_gate
 from tasks.decision.money import MoneySummary, money_summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tasks.decision.measured_volume import measured_section
 from tasks.decision.memo_format import (
     errors,
     est,
@@ -22,7 +23,6 @@ from tasks.decision.memo_format import (
     table,
     usd,
 )
-from tasks.decision.measured_volume import measured_section
 from tasks.decision.trend import USEFUL_LIFE_QUARTERS, TrendSummary
 from tasks.decision.verdict import trend_sentence
 

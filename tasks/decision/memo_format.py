@@ -70,7 +70,7 @@ def pricing(s: SideSummary) -> str:
 
 def sequential_section(use: SequentialUse) -> str:
     """The items the decision used, the wave it stopped at and why, and the spend saved."""
-    stop = "none (ran to the whole set)" if use.stopped_at_wave is None else str(use.stopped_at_wave)
+    stop = "none (the whole set)" if use.stopped_at_wave is None else str(use.stopped_at_wave)
     rows = [
         ("Waves done / planned", f"{use.waves_done} / {use.waves_planned}"),
         ("Stopped after wave", stop),
@@ -95,4 +95,3 @@ def sequential_section(use: SequentialUse) -> str:
         f"({use.spending.replace('_', '-')}-type alpha spending, docs/statistics.md). The "
         "saving is the mean frontier cost per item so far times the items not called."
     )
-

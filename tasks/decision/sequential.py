@@ -24,6 +24,7 @@ for the order, :func:`look_levels` for a look's levels and :func:`next_step` whe
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,9 +145,9 @@ def nominal_levels(
     the share answered: ``corr(Z_j, Z_k) = sqrt(t_j / t_k)``), by recursive numerical
     integration over a grid. Deterministic: the same looks always give the same levels.
     """
-    if not fractions or any(b <= a for a, b in zip(fractions, fractions[1:], strict=False)):
+    if not fractions or any(b <= a for a, b in itertools.pairwise(fractions)):
         raise SequentialError(f"look fractions {fractions} must be increasing")
-    if not (0.0 < fractions[0] and fractions[-1] <= 1.0):
+    if not (fractions[0] > 0.0 and fractions[-1] <= 1.0):
         raise SequentialError(f"look fractions {fractions} must lie in (0, 1]")
     out: list[float] = []
     grid = weights = density = np.zeros(0)
@@ -313,8 +314,7 @@ class SequentialUse:
             head = f"ran all {self.waves_done} wave(s) to the whole eval set ({self.reason})"
         else:
             head = (
-                f"stopped after wave {self.stopped_at_wave} of {self.waves_planned} "
-                f"({self.reason})"
+                f"stopped after wave {self.stopped_at_wave} of {self.waves_planned} ({self.reason})"
             )
         return (
             f"Sequential evaluation {head}; the decision uses {self.items_used} of "

@@ -41,7 +41,10 @@ def test_opened_once_its_seed_kept_and_looks_recorded(session_factory: Any) -> N
         row = get_sequential(session, workload_id=workload_id, quarter="2026Q2", attempt=1)
         assert row is not None
         assert (row.state, row.stopped_at_wave, row.waves_done, row.items_used) == (
-            "stopped", 2, 2, 300
+            "stopped",
+            2,
+            2,
+            300,
         )
         assert [look["step"] for look in row.looks] == ["continue", "retire"]
         # run --force walks the waves again: wave 1's look replaces the later ones' record,
