@@ -117,7 +117,11 @@ def _run_request(request: QuarterRequest, *, as_json: bool) -> QuarterOutcome | 
 
     with opened() as ctx:  # reachable and up to date, before Prefect starts
         from relitigate.prefect_env import apply_prefect_defaults
+        from relitigate.prefect_server import use_running_serve
 
+        serving = use_running_serve(ctx.settings.data_dir)  # no temporary server to start
+        if serving and not as_json:
+            typer.echo(f"relitigate: using `relitigate serve`'s Prefect API ({serving})", err=True)
         apply_prefect_defaults()
         from flows.quarter import QuarterFailedError, QuarterOutcome, relitigate_quarter
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from relitigate.prefect_server import LocalPrefectServer
+from relitigate.prefect_server import LocalPrefectServer, remove_serve_marker, write_serve_marker
 
 
 def serve_locally(port: int, limit: int | None) -> None:
@@ -47,12 +47,15 @@ def serve_locally(port: int, limit: int | None) -> None:
                 )
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
+            data_dir = load_settings().data_dir
+            write_serve_marker(data_dir, server.api_url)  # `relitigate run` uses this API
             with temporary_settings({PREFECT_API_URL: server.api_url}), _notice_listener():
                 serve_deployments(limit)
         except KeyboardInterrupt:
             pass
         finally:
             typer.echo("relitigate: stopping the Prefect server")
+            remove_serve_marker(load_settings().data_dir)
             server.stop()
 
 
