@@ -156,7 +156,9 @@ def take_look(
         limits = runs.inputs.policy.thresholds
         plan = _plan(row, limits.min_items)
         keys = wave_keys(item_order(runs.inputs.fine_tune.item_keys, plan.seed), plan, wave)
-        verdict, failed, levels = None, (), None
+        verdict: str | None = None
+        failed: tuple[str, ...] = ()
+        levels: LookLevels | None = None
         if wave in plan.looks:
             levels = _levels(plan, wave, runs.inputs)
             outcome = decide(at_look(runs.inputs, keys, levels), rng_seed=0,
