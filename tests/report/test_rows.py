@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -181,10 +182,9 @@ def test_a_sequential_stop_shows_items_used_and_the_saving() -> None:
     assert (full["eval_set_items"], full["stopped_at_wave"]) == (400, None)
     assert (full["frontier_calls_share"], full["frontier_spend_saved_usd"]) == (1.0, 0.0)
     stopped = record("w", "2026Q2", "retire")
-    stopped.metrics["n_items"] = 200
-    stopped.metrics["sequential"] = {"items_total": 400, "stopped_at_wave": 1,
-                                     "share_called": 0.5, "saved_usd": 0.25}  # fmt: skip
-    row = flatten(stopped)
+    waves = {"items_total": 400, "stopped_at_wave": 1, "share_called": 0.5, "saved_usd": 0.25}
+    metrics = {**stopped.metrics, "n_items": 200, "sequential": waves}
+    row = flatten(dataclasses.replace(stopped, metrics=metrics))
     assert (row["n_items"], row["eval_set_items"], row["stopped_at_wave"]) == (200, 400, 1)
     assert (row["frontier_calls_share"], row["frontier_spend_saved_usd"]) == (0.5, 0.25)
     assert flatten(record("w", None, None))["frontier_calls_share"] is None
