@@ -51,9 +51,16 @@ def check_declaration(
         return FieldProblem(field="eval_set.scorer", message=str(exc))
     for place, row in candidates.items():
         try:
-            candidate_spec(row)
+            spec = candidate_spec(row)
         except _ENGINE_ERRORS as exc:
             return FieldProblem(field=place, message=str(exc))
+        if spec.limits.batch:
+            from tasks.evaluation.batch_api import check_batch_declaration
+
+            try:
+                check_batch_declaration(spec)
+            except _ENGINE_ERRORS as exc:
+                return FieldProblem(field=f"{place}.limits.batch", message=str(exc))
         if row.runner != Runner.API:
             from tasks.gpu.config import parse_serving
 

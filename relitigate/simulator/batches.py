@@ -13,7 +13,8 @@ A batch is ``in_progress`` until the profile's ``batch_delay_s`` has passed sinc
 creation; the first look after that answers every line as the chat endpoint would (the same
 answers, token counts and injected server errors, counted in the same per-model counters),
 writes the output and error files, and marks it ``completed``. A cancelled batch answers
-nothing. ``GET /stats`` shows ``batches.created`` (submissions) and ``batches.files``.
+nothing, and no batch completes while the simulator is paused (``/control/pause``).
+``GET /stats`` shows ``batches.created`` (submissions) and ``batches.files``.
 
 Anthropic's Message Batches are not served: the pinned litellm cannot create them.
 """
@@ -164,7 +165,7 @@ class SimBatches:
     def _looked_at(self, batch: _Batch) -> _Batch:
         """``batch``, answered if its delay has passed since it was created."""
         due = time.time() - batch.created >= self.app.profile.batch_delay_s
-        if batch.status == "in_progress" and due:
+        if batch.status == "in_progress" and due and self.app.resumed.is_set():
             self._answer(batch)
         return batch
 

@@ -21,7 +21,7 @@ import anyio
 from tasks.evaluation.errors import ConfigurationError, EvaluationError
 from tasks.evaluation.litellm_api import load_litellm
 from tasks.evaluation.pricing import PricePlan, price_plan
-from tasks.evaluation.provider import Route, TokenPrices
+from tasks.evaluation.provider import Route, TokenPrices, resolve_route
 from tasks.evaluation.types import CandidateSpec
 from tasks.evaluation.wire import litellm_error
 from tasks.redaction import register_secret
@@ -84,6 +84,16 @@ def batch_plan(spec: CandidateSpec, route: Route) -> PricePlan:
     if prices is None:
         raise MissingBatchPriceError(candidate=spec.name, route=spec.route)
     return PricePlan(tokens=prices, source="cost_map_batches")
+
+
+def check_batch_declaration(spec: CandidateSpec) -> None:
+    """What ``sync`` checks of a candidate with ``limits.batch`` (no network): its route
+    resolves, its provider has a batch API, and a batch price is known.
+
+    Raises:
+        UnknownModelError, BatchRouteError, MissingBatchPriceError: the engine's errors.
+    """
+    batch_plan(spec, resolve_route(spec))
 
 
 def batch_cost_map_prices(route: Route) -> TokenPrices | None:

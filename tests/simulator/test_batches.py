@@ -116,3 +116,21 @@ async def test_cancel_list_order_and_key() -> None:
     assert cancelled["status"] == "cancelled" and cancelled["output_file_id"] is None
     assert status == 400
     assert requests == 0
+
+
+async def test_no_batch_completes_while_the_simulator_is_paused() -> None:
+    profile = Profile(api_key="sk-sim", batch_delay_s=0, models=[ModelProfile(name="ok")])
+    with SimulatorServer(profile) as sim:
+        base = sim.base_url
+        async with aiohttp.ClientSession() as s:
+            uploaded = await _upload(s, base, [_line("a", "ok", "hi")])
+            sim.pause()
+            _, batch = await _json(s, "POST", f"{base}/batches",
+                                   json={"input_file_id": uploaded["id"],
+                                         "endpoint": "/v1/chat/completions"})  # fmt: skip
+            _, held = await _json(s, "GET", f"{base}/batches/{batch['id']}")
+            sim.resume()
+            _, done = await _json(s, "GET", f"{base}/batches/{batch['id']}")
+
+    assert held["status"] == "in_progress" and held["output_file_id"] is None
+    assert done["status"] == "completed" and done["request_counts"]["completed"] == 1
