@@ -382,9 +382,16 @@ class SocketModeListener:
         except (SlackRequestError, OSError) as exc:
             raise classify_transport_error("apps.connections.open", exc, write=False) from None
 
-    def close(self) -> None:
-        """Close the connection and stop the client's threads."""
-        self._client.close()
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the connection and stop the client's threads, waiting at most ``timeout``
+        seconds (the client's threads are daemons: a close that hangs never blocks an exit)."""
+        import threading
+
+        closing = threading.Thread(target=self._client.close, name="socket-mode-close", daemon=True)
+        closing.start()
+        closing.join(timeout)
+        if closing.is_alive():
+            logger.warning("the Socket Mode client did not close within %.0f s", timeout)
 
     def _received(self, client: Any, request: Any) -> None:
         from slack_sdk.socket_mode.response import SocketModeResponse
