@@ -7,12 +7,13 @@ from datetime import date
 import pytest
 
 from tasks.decision import decide
+from tasks.decision.outcome import DecisionOutcome
 from tests.decision.factory import binary, inputs, side
 
 N = 400
 
 
-def _outcome(ft_passes: int, buy_passes: int, copies: int):
+def _outcome(ft_passes: int, buy_passes: int, copies: int) -> DecisionOutcome:
     ft = side("ft", "fine_tune", binary(N, ft_passes))
     buys = [side(f"buy{i}", "buy", binary(N, buy_passes)) for i in range(copies)]
     return decide(inputs(ft, *buys), rng_seed=0, today=date(2026, 12, 1))

@@ -14,6 +14,7 @@ from tasks.decision.deprecations import (
     with_deprecations,
     without_deprecated,
 )
+from tasks.decision.outcome import DecisionOutcome
 from tasks.notify import plan_notice
 from tests.decision.factory import binary, inputs, side
 
@@ -30,7 +31,7 @@ def _dates(**routes: date) -> dict[str, RouteDeprecation]:
 
 def _decide(
     dates: dict[str, RouteDeprecation], *, base_model: str | None = None, horizon: int = 90
-):
+) -> DecisionOutcome:
     ft = side("ft", "fine_tune", binary(N, 330))
     strong = side("strong", "buy", binary(N, 399))  # would erode the fine-tune
     weak = side("weak", "buy", binary(N, 300))

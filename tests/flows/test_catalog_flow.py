@@ -72,7 +72,7 @@ def catalog_scenario(
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     cheap = {"name": "frontier-cheap", "accuracy": 0.92, "latency": {"fixed_ms": 2}}
-    profile = {**PROFILE, "models": [*PROFILE["models"], cheap]}
+    profile = {**PROFILE, "models": [*list(PROFILE["models"]), cheap]}  # type: ignore[call-overload]
     with SimulatorServer(Profile.model_validate(profile), evalsets) as sim:
         path = tmp_path / "relitigate.yaml"
 
@@ -136,7 +136,8 @@ def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> Non
     assert emit_cause_events((cause,)) == []
     from flows.quarter import relitigate_quarter
 
-    relitigate_quarter.to_deployment(name="triggered").apply()
+    deployment = relitigate_quarter.to_deployment(name="triggered")
+    deployment.apply()  # type: ignore[union-attr]
     assert emit_cause_events((cause,)) == [cause]
 
     async def read() -> list[Any]:

@@ -40,6 +40,7 @@ def test_the_deployment_trigger_covers_every_cause_event_and_names_its_workload(
         assert server_side.covers(event), kind
     # the run's parameters, rendered from the event as Prefect renders them (jinja)
     event = ReceivedEvent(**trigger_event(CAUSE), occurred=datetime.now(UTC), id=uuid4())
+    assert spec.parameters is not None
     template = spec.parameters["request"]["workloads"][0]
     rendered = jinja2.Template(template).render(event=event)
     request = QuarterRequest.model_validate({**spec.parameters["request"], "workloads": [rendered]})
