@@ -23,6 +23,7 @@ THRESHOLD_BOUNDS: dict[str, list[tuple[Any, bool]]] = {
     "warning_horizon_quarters": [(-1, False), (0, True), (40, True), (41, False)],
     "significance_alpha": [(0.0, False), (1e-9, True), (0.999, True), (1.0, False)],
     "domain_margin_min": [(-0.1, False), (0.0, True), (1.0, True), (1.1, False)],
+    "deprecation_horizon_days": [(-1, False), (0, True), (3650, True), (3651, False)],
     "sequential": [(True, True), (False, True), ("maybe", False)],
 }
 
