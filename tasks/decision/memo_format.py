@@ -68,6 +68,9 @@ def pricing(s: SideSummary) -> str:
     return ", ".join(f"{k}={v}" for k, v in s.pricing.items())
 
 
+_SPENDING = {"obrien_fleming": "O'Brien-Fleming", "pocock": "Pocock"}
+
+
 def sequential_section(use: SequentialUse) -> str:
     """The items the decision used, the wave it stopped at and why, and the spend saved."""
     stop = "none (the whole set)" if use.stopped_at_wave is None else str(use.stopped_at_wave)
@@ -92,6 +95,7 @@ def sequential_section(use: SequentialUse) -> str:
         + table(("What", "Value"), rows)
         + "\n\nThe buys answered the eval set in waves, in a seeded random order; after each "
         "wave the verdict was taken at a level that stays valid under repeated looks "
-        f"({use.spending.replace('_', '-')}-type alpha spending, docs/statistics.md). The "
+        f"({_SPENDING.get(use.spending, use.spending)}-type alpha spending, "
+        'docs/statistics.md, "Sequential evaluation"). The '
         "saving is the mean frontier cost per item so far times the items not called."
     )
