@@ -37,7 +37,7 @@ from registry.workload_parts import CandidateSpec, EvalSetRef
 from registry.yaml_lines import LineMap, read_yaml_file
 from vocabulary import Case, Count, Name, NonNegative, Strict, Thresholds
 from vocabulary.catalog import CatalogEntry, CatalogPick, DeprecationSettings
-from vocabulary.measured import ProductionSample, VolumeSource
+from vocabulary.measured import ProductionSample, Volume
 
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_RE)]
 """A quarter, ``YYYYQn``."""
@@ -74,7 +74,7 @@ class WorkloadSpec(Strict):
     """Who hears about the verdict."""
     case: Case
     """The gate the fine-tune was adopted under: cost_distillation or domain_expertise."""
-    volume_per_day: Count | VolumeSource
+    volume_per_day: Volume
     """Production calls per day: a number, or a source it is read from at each decision
     (``{sql: ...}``, ``{prometheus: ...}``, ``{csv: ...}``; :mod:`vocabulary.measured`)."""
     fixed_costs_monthly_usd: NonNegative = 0.0

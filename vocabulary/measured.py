@@ -17,11 +17,21 @@ the environment variable or Prefect Secret block that holds it.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from vocabulary.fields import EnvName, Share, Strict
+from vocabulary.fields import Count, EnvName, Share, Strict
 
 Query = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 BlockName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,199}$")]
@@ -157,3 +167,23 @@ def _base_dir(info: ValidationInfo) -> str | None:
     context = info.context if isinstance(info.context, dict) else {}
     base = context.get("base_dir")
     return None if base is None else str(base)
+
+
+def _one_error(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """A number is checked as a count and a mapping as a source, so an error names the field
+    once (not once per member of the union)."""
+    if isinstance(value, dict | VolumeSource):
+        if isinstance(value, VolumeSource):
+            return value
+        return VolumeSource.model_validate(value, context=info.context)
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        first = next((e for e in exc.errors() if e["loc"][:1] != ("VolumeSource",)), None)
+        if first is None:
+            raise
+        raise PydanticCustomError(first["type"], first["msg"]) from None
+
+
+Volume = Annotated[Count | VolumeSource, WrapValidator(_one_error)]
+"""Calls per day: a count, or a source it is read from (:class:`VolumeSource`)."""
