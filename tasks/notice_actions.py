@@ -71,9 +71,6 @@ def action_handler(
     from tasks.notify.actions_handler import ActionHandler
 
     config = ctx.settings
-    extra = {} if now is None else {"now": now}
-    if background is not None:
-        extra["background"] = background  # type: ignore[assignment]
     return ActionHandler(
         ActionStore(ctx.sessions),
         slack,
@@ -82,7 +79,8 @@ def action_handler(
         ),
         rerun=rerun,
         deliver=lambda: deliver_now(ctx, slack),
-        **extra,  # type: ignore[arg-type]
+        background=background,
+        now=now,
     )
 
 

@@ -68,11 +68,12 @@ class ActionHandler:
         policy: ActionPolicy,
         rerun: Rerun | None = None,
         deliver: Callable[[], object] = lambda: None,
-        background: Background = _inline,
-        now: Callable[[], datetime] = _utcnow,
+        background: Background | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.store, self.slack, self.policy = store, slack, policy
-        self._rerun, self._deliver, self._background, self._now = rerun, deliver, background, now
+        self._rerun, self._deliver = rerun, deliver
+        self._background, self._now = background or _inline, now or _utcnow
 
     def handle(self, payload: Mapping[str, Any]) -> Outcome:
         """Handle one payload; what happened (``recorded``, ``duplicate``, ``refused``,
