@@ -122,3 +122,31 @@ def test_no_stop_before_min_items() -> None:
 def test_saving_is_mean_cost_times_items_not_called() -> None:
     assert saved_usd(2.0, 400, 600) == pytest.approx(3.0)
     assert saved_usd(0.0, 0, 1000) == 0.0
+
+
+def test_a_look_decides_on_its_items_at_its_levels_and_the_memo_says_so() -> None:
+    from datetime import date
+
+    from tasks.decision import decide
+    from tasks.decision.errors import InvalidInputsError
+    from tasks.decision.sequential import SequentialUse
+    from tasks.decision.sequential_inputs import at_look
+    from tests.decision.factory import binary, inputs, side
+
+    n = 400
+    # fine-tune 0.78 against a buy at 0.90 on 400 items: ratio 0.87, eroded
+    full = inputs(side("ft", "fine_tune", binary(n, 312)), side("b", "buy", binary(n, 360)))
+    plan = wave_plan(n, min_items=200, seed=3, wave_items=200)
+    order = item_order(full.fine_tune.item_keys, plan.seed)
+    first = look_levels(plan, 1, alpha=0.05, buys=1)
+    use = SequentialUse(3, "obrien_fleming", 2, 1, None, "test", n, 200, n, (("b", 200),),
+                        0.06, 0.06, first.erosion, first.holding)  # fmt: skip
+    early = at_look(full, wave_keys(order, plan, 1), first, use)
+    assert early.fine_tune.n_items == early.buys[0].n_items == 200
+    outcome = decide(early, rng_seed=0, today=date(2026, 11, 25))
+    gate = next(g for g in outcome.gates if g.name == "quality_ratio")
+    assert f"{first.erosion:.3g}" in gate.evidence  # the look's boundary, not 0.025
+    assert outcome.metrics()["sequential"]["items_used"] == 200
+    assert "Items used (sequential evaluation)" in outcome.memo
+    with pytest.raises(InvalidInputsError, match=r"look\.items"):
+        at_look(full, wave_keys(order, plan, 1)[:150], first)
