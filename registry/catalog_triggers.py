@@ -184,6 +184,20 @@ def settle_cause(session: Session, *, cause: str, quarter: str, workloads: Itera
     )
 
 
+def settle_decided(
+    session: Session, *, workloads: Iterable[str], quarter: str, before: datetime
+) -> None:
+    """Mark done the open, unclaimed causes of ``workloads`` recorded before ``before``: a
+    run that started after them decided those workloads already."""
+    ids = select(Workload.id).where(Workload.name.in_(set(workloads)))
+    session.execute(
+        update(TriggerCause)
+        .where(TriggerCause.done_at.is_(None), TriggerCause.claimed_at.is_(None))
+        .where(TriggerCause.created_at < before, TriggerCause.workload_id.in_(ids))
+        .values(done_at=utcnow(), quarter=quarter)
+    )
+
+
 def mark_emitted(session: Session, causes: Iterable[CauseRecord]) -> None:
     """Mark causes handed to Prefect as events done: the deployment trigger runs them."""
     now = utcnow()

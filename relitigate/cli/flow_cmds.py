@@ -124,16 +124,20 @@ def _run_request(request: QuarterRequest, *, as_json: bool) -> QuarterOutcome | 
             typer.echo(f"relitigate: using `relitigate serve`'s Prefect API ({serving})", err=True)
         apply_prefect_defaults()
         from flows.quarter import QuarterFailedError, QuarterOutcome, relitigate_quarter
+        from relitigate.cli.trigger_run import settle_run
 
+        started = settle_run(ctx, None)
         try:
             with handed_down(ctx):
                 outcome = asyncio.run(relitigate_quarter(request))
         except QuarterFailedError as exc:
             failed = exc.outcome or QuarterOutcome(quarter=request.resolved_quarter())
+            settle_run(ctx, failed, started=started)
             _show(failed, as_json=as_json, table=bool(failed.decisions))
             if exc.outcome is None:
                 typer.echo(f"relitigate: {exc}", err=True)
             raise typer.Exit(code=1) from None
+        settle_run(ctx, outcome, started=started)
     _show(outcome, as_json=as_json, table=True)
     return outcome
 

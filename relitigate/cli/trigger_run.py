@@ -2,15 +2,17 @@
 
 ``--triggered`` claims the open trigger causes (:mod:`tasks.triggers`), re-decides the
 current quarter of their workloads and marks each cause done once its workload is decided
-(a failed workload's causes wait for the next triggered run). ``--challenger`` re-decides
-every workload a catalog entry challenges, so the new buy is benchmarked now instead of at the
-next quarter; its ``catalog:<entry>`` causes are settled with it.
+(a failed workload's causes wait for the next triggered run); a plain ``run`` settles the
+causes recorded before it of the workloads it decided (:func:`settle_run`).
+``--challenger`` re-decides every workload a catalog entry challenges, so the new buy is
+benchmarked now instead of at the next quarter; its ``catalog:<entry>`` causes are settled
+with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -40,6 +42,24 @@ def _quarter_flow(ctx: RegistryContext, request: QuarterRequest) -> tuple[Quarte
         if exc.outcome is None:
             typer.echo(f"relitigate: {exc}", err=True)
         return exc.outcome or QuarterOutcome(quarter=request.resolved_quarter()), True
+
+
+def settle_run(
+    ctx: RegistryContext, outcome: QuarterOutcome | None, *, started: datetime | None = None
+) -> datetime:
+    """After a plain run: the causes of the workloads it decided afresh that were recorded
+    before it started are done (the run already decided with them). Returns now, so a
+    caller takes its start time with ``settle_run(ctx, None)``."""
+    from registry.catalog_triggers import settle_decided
+    from registry.models import utcnow
+
+    now = utcnow()
+    if outcome is not None and started is not None:
+        fresh = [d.workload for d in outcome.decisions if not d.reused]
+        if fresh:
+            with ctx.sessions.begin() as session:
+                settle_decided(session, workloads=fresh, quarter=outcome.quarter, before=started)
+    return now
 
 
 def _nothing(request: QuarterRequest, message: str, *, as_json: bool) -> None:

@@ -13,7 +13,8 @@ counts too). Then:
   ``keep`` into ``watch`` (:func:`with_deprecations`), with the date and what must happen
   before it; the watch notice follows the usual policy (``tasks/notify/policy.py``). A
   ``retire``, ``watch`` or ``inconclusive`` verdict stays, with the deprecation among its
-  reasons. This is rule 9, applied after ``verdict.py``'s rules 1-8.
+  reasons and in its recommended action (so its notice says it). This is rule 9, applied
+  after ``verdict.py``'s rules 1-8.
 """
 
 from __future__ import annotations
@@ -131,9 +132,12 @@ def with_deprecations(outcome: DecisionOutcome, review: DeprecationReview) -> De
     if not review.flagged:
         return outcome
     reasons = (*outcome.reasons, *review.notes)
-    if not review.fine_tune or outcome.verdict != "keep":
+    if not review.fine_tune:
         return dataclasses.replace(outcome, reasons=reasons)
     first = min(review.fine_tune, key=lambda d: d.on)
+    if outcome.verdict != "keep":
+        action = f"{outcome.recommended_action} Note: {_phrase(first, outcome.decided_on)}."
+        return dataclasses.replace(outcome, reasons=reasons, recommended_action=action)
     action = (
         f"Keep {outcome.fine_tune.name} for now, but before {first.on.isoformat()} "
         f"({first.route} goes away) move it to a supported model: retrain it on a current "

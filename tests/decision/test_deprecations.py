@@ -80,3 +80,6 @@ def test_a_retire_stays_retire_with_the_note() -> None:
     outcome = _decide({"test/ft": RouteDeprecation("test/ft", date(2026, 12, 20), "declared")})
     assert outcome.verdict == "retire"
     assert any("serving route test/ft is deprecated on 2026-12-20" in r for r in outcome.reasons)
+    assert outcome.recommended_action.endswith(
+        "Note: test/ft is deprecated on 2026-12-20 (declared)."
+    )

@@ -135,3 +135,23 @@ def test_entry_named_like_a_candidate_is_refused(session_factory: Any, example: 
     example.write_text(text.replace("names: [big-frontier]", "names: [frontier]"), "utf-8")
     with pytest.raises(WorkloadFileError, match="catalog entry 'frontier' has the name"):
         _sync(session_factory, example)
+
+
+def test_a_plain_run_settles_the_causes_recorded_before_it(
+    session_factory: Any, example: Path
+) -> None:
+    from datetime import timedelta
+
+    from registry.catalog_triggers import settle_decided
+    from registry.models import utcnow
+
+    _with_catalog(example, "{names: [big-frontier]}", "{names: [big-frontier]}")
+    _sync(session_factory, example)  # the legal route's deprecation: one cause
+    with session_factory.begin() as session:
+        settle_decided(session, workloads=["contract-clauses"], quarter="2026Q4",
+                       before=utcnow() - timedelta(hours=1))  # fmt: skip
+        assert len(open_causes(session)) == 1  # recorded after that run started
+        settle_decided(session, workloads=["ticket-triage"], quarter="2026Q4", before=utcnow())
+        assert len(open_causes(session)) == 1  # another workload's run
+        settle_decided(session, workloads=["contract-clauses"], quarter="2026Q4", before=utcnow())
+        assert open_causes(session) == []
