@@ -5,7 +5,7 @@ anything, with a random ``client_key`` that travels with the batch (its metadata
 keys it covers. The provider's ids are filled in as they come back, so a process killed at any
 point leaves a row that says what it was doing: a re-run polls a stored ``batch_id``, or finds
 the batch by its ``client_key`` at the provider before it would submit again
-(:mod:`registry.batches`, :mod:`tasks.batch_job`).
+(:mod:`registry.batches`, :mod:`tasks.batch_ledger`).
 """
 
 from __future__ import annotations

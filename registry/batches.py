@@ -1,6 +1,7 @@
 """A run's provider batches (``frontier_batches``): recorded before the provider is asked.
 
-The order that keeps a kill from paying twice (:mod:`tasks.batch_job` drives it):
+The order that keeps a kill from paying twice (:mod:`tasks.evaluation.batch_runner` drives
+it through :mod:`tasks.batch_ledger`):
 
 1. :func:`reserve_batch` writes a ``preparing`` row with a fresh random ``client_key`` and the
    item keys, and the caller commits it, before anything is sent;

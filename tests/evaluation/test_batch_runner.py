@@ -161,7 +161,8 @@ async def test_an_unknown_model_stops_the_run_and_records_nothing(
     with pytest.raises(UnknownModelError) as caught:
         await run_candidate(spec, ITEMS[:5], scorer=EXACT, sink=sink, env={})
     assert sink.rows == []
-    assert caught.value.summary.status == "failed"  # type: ignore[attr-defined]
+    summary = caught.value.summary
+    assert summary is not None and summary.status == "failed"
     assert await ledger.open_batches() == []  # spent: a fixed re-run submits afresh
 
 
