@@ -48,7 +48,7 @@ def example(tmp_path: Path) -> Path:
 
 
 def _with_catalog(path: Path, triage_pick: str, legal_pick: str) -> None:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8").split("\n# --- The buy catalog")[0] + "\n"
     text = text.replace(
         "    buy:                        # one or more",
         f"    catalog: {triage_pick}\n    buy:                        # one or more",
