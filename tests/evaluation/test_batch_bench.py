@@ -29,9 +29,9 @@ N = 30
 QUARTER = "2026Q1"
 
 
-def _evalset(path: Path) -> Path:
+def _evalset(path: Path, n: int = N) -> Path:
     rows = [{"id": f"t-{i:03d}", "input": f"ticket {i}: which queue?", "target": f"q{i % 3}"}
-            for i in range(N)]  # fmt: skip
+            for i in range(n)]  # fmt: skip
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -151,6 +151,37 @@ def test_a_batch_survives_sigkill_and_is_paid_once_at_batch_prices(
     assert all(cost == p * in_b + c * out_b for p, c, cost, _ in results)
     assert (rerun.status, rerun.items_called, rerun.items_skipped) == ("complete", N, 0)
     assert Decimal(str(rerun.cost_usd)) == pytest.approx(sum(cost for _, _, cost, _ in results))
+
+
+def test_each_wave_of_a_sequential_run_is_one_batch(
+    registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.benchmark import run_benchmark
+    from tasks.context import opened
+    from tasks.waves import setup_waves
+
+    profile = Profile.model_validate({"batch_delay_s": 0.1, "models": [
+        {"name": "ft-good", "accuracy": 0.9}, {"name": "gpt-4o-mini", "accuracy": 0.9},
+    ]})  # fmt: skip
+    evalset = _evalset(tmp_path / "triage.jsonl", 300)
+    with SimulatorServer(profile, [evalset]) as sim:
+        sync(registry, _workloads(tmp_path, evalset, sim.base_url, buy_route="openai/gpt-4o-mini"))
+        for name, value in run_env(registry, tmp_path / "prefect", tmp_path / "data",
+                                   SIM_KEY="sk-sim").items():  # fmt: skip
+            monkeypatch.setenv(name, value)
+        with opened() as ctx:
+            setup = setup_waves(ctx, "triage", QUARTER, None)
+            assert setup is not None and setup.sizes == (200, 300)
+            for wave in (1, 2):
+                asyncio.run(run_benchmark(ctx, "triage", "frontier", QUARTER, wave=wave,
+                                          retry_level=0))  # fmt: skip
+        stats, created = sim.model_stats("gpt-4o-mini"), sim.stats()["batches"]["created"]
+
+    batches = _batches(registry)
+    assert [(b["items"], b["status"]) for b in batches] == [(200, "collected"), (100, "collected")]
+    assert created == 2
+    assert stats["requests"] == stats["items_answered"] == 300
+    assert stats["duplicate_completions"] == 0
 
 
 def test_sync_refuses_batch_on_a_route_without_a_batch_api(
