@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -20,7 +20,7 @@ from tasks.evaluation.batch_api import BatchAPI, ProviderBatch
 from tasks.evaluation.batch_ledger import BatchEntry, BatchLedger
 from tasks.evaluation.batch_lines import LineOutcome, missing, parse_lines, request_file
 from tasks.evaluation.budget import max_completion_tokens, worst_case_cost
-from tasks.evaluation.errors import BudgetExceeded, PermanentProviderError
+from tasks.evaluation.errors import BudgetExceeded, PermanentProviderError, ProviderError
 from tasks.evaluation.preflight import Preflight
 from tasks.evaluation.prompt import char_count, preamble, render
 from tasks.evaluation.retry import Attempts, RetryPolicy, call_with_retry
@@ -179,17 +179,30 @@ class BatchRun:
         files = [f for f in (batch.output_file_id, batch.error_file_id) if f]
         contents = [await self._retried(partial(self.api.content, f)) for f in files]
         outcomes = parse_lines(self.pre.route.route, *contents)
+        fatal = self._fatal(batch, outcomes)
         turnaround_ms = ((self.last_reply or 0.0) - (self.first_sent or 0.0)) * 1000
         todo = [(self.pending.pop(k), k) for k in entry.item_keys if k in self.pending]
-        results = await asyncio.gather(*(
-            self._result(item, outcomes.get(k) or missing(self.pre.route.route, batch.id,
-                                                          batch.status), turnaround_ms)
-            for item, k in todo
-        ))  # fmt: skip
-        for r in results:
-            if r is not None:
-                await self._record(r)
+        if fatal is None or outcomes:  # a batch refused as a whole answered no item
+            results = await asyncio.gather(*(
+                self._result(item, outcomes.get(k) or missing(self.pre.route.route, batch.id,
+                                                              batch.status), turnaround_ms)
+                for item, k in todo
+            ))  # fmt: skip
+            for r in results:
+                if r is not None:
+                    await self._record(r)
         await self.writer.flush()  # the results are the sink's before the batch is collected
+        done = {k for _, k in todo} | self.answered
+        whole = fatal is not None or all(k in done for k in entry.item_keys)
+        await self.ledger.record(entry.client_key, provider_status=batch.status, collected=whole)
+        if fatal is not None:
+            raise fatal
+
+    def _fatal(
+        self, batch: ProviderBatch, outcomes: Mapping[str, LineOutcome]
+    ) -> ProviderError | None:
+        """What stops the run: a refused key or unknown model on any line, or a batch the
+        provider failed as a whole (it then holds nothing to pay for; a re-run submits anew)."""
         fatal = next((o.fatal for o in outcomes.values() if o.fatal is not None), None)
         if fatal is None and batch.status == "failed" and not outcomes:
             fatal = PermanentProviderError(
@@ -197,11 +210,7 @@ class BatchRun:
                 f"whole ({batch.errors or 'no reason given'}); fix the request and run again",
                 route=self.pre.route.route,
             )
-        done = {k for _, k in todo} | self.answered
-        whole = fatal is not None or all(k in done for k in entry.item_keys)
-        await self.ledger.record(entry.client_key, provider_status=batch.status, collected=whole)
-        if fatal is not None:
-            raise fatal
+        return fatal
 
     async def _result(self, item: EvalItem, o: LineOutcome, latency_ms: float) -> ItemResult | None:
         if o.fatal is not None:
