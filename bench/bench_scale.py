@@ -256,7 +256,8 @@ class Sampler(threading.Thread):
 
     def __init__(self, sim: Any) -> None:
         super().__init__(daemon=True)
-        self.sim, self.samples, self.stop = sim, [], threading.Event()
+        self.sim, self.stop = sim, threading.Event()
+        self.samples: list[tuple[float, int]] = []
 
     def completions(self) -> int:
         return sum(int(m["completions"]) for m in self.sim.stats()["models"].values())

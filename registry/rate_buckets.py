@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, update
+from sqlalchemy import ColumnElement, Float, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from registry.db import dialect_insert
@@ -30,7 +30,7 @@ from registry.models import RateBucket
 def _now(session: Session) -> ColumnElement[float]:
     """Seconds since the epoch, from the database server where it has a clock."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", func.clock_timestamp())
+        return cast(func.extract("epoch", func.clock_timestamp()), Float)
     return literal(time.time())
 
 
