@@ -12,7 +12,9 @@ Routes (OpenAI's shapes, what ``litellm.acreate_file`` / ``acreate_batch`` /
 A batch is ``in_progress`` until the profile's ``batch_delay_s`` has passed since its
 creation; the first look after that answers every line as the chat endpoint would (the same
 answers, token counts and injected server errors, counted in the same per-model counters),
-writes the output and error files, and marks it ``completed``. A cancelled batch answers
+writes the output and error files, and marks it ``completed``. A batch with more lines
+than the profile's ``batch_max_requests`` (OpenAI's 50,000) ends ``failed`` instead, with
+``errors`` and no files. A cancelled batch answers
 nothing, and no batch completes while the simulator is paused (``/control/pause``).
 ``GET /stats`` shows ``batches.created`` (submissions) and ``batches.files``.
 
@@ -63,17 +65,21 @@ class _Batch:
     error_file_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     ended_at: int | None = None
+    errors: list[dict[str, Any]] | None = None
+    """Why the batch failed as a whole (``status: failed``)."""
 
     def describe(self) -> dict[str, Any]:
         created = int(self.created)
         return {
-            "id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": None,
+            "id": self.id, "object": "batch", "endpoint": self.endpoint,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
             "input_file_id": self.input_file_id, "completion_window": self.window,
             "status": self.status, "output_file_id": self.output_file_id,
             "error_file_id": self.error_file_id, "created_at": created,
             "in_progress_at": created, "expires_at": created + 86_400,
             "completed_at": self.ended_at if self.status == "completed" else None,
             "cancelled_at": self.ended_at if self.status == "cancelled" else None,
+            "failed_at": self.ended_at if self.status == "failed" else None,
             "request_counts": {"total": 0, "completed": 0, "failed": 0, **self.counts},
             "metadata": self.metadata,
         }  # fmt: skip
@@ -204,10 +210,18 @@ class SimBatches:
         })  # fmt: skip
 
     def _answer(self, batch: _Batch) -> None:
-        """Answer every line of the batch's input file into its output and error files."""
+        """Answer every line of the batch's input file into its output and error files (or
+        fail the whole batch, answering nothing, when it has too many lines)."""
+        lines = self.files[batch.input_file_id].data.splitlines()
+        limit = self.app.profile.batch_max_requests
+        if sum(1 for raw in lines if raw.strip()) > limit:
+            message = f"simulator: the batch has more than {limit} requests"
+            batch.errors = [{"code": "too_many_tasks", "line": None, "message": message}]
+            batch.status, batch.ended_at = "failed", int(time.time())
+            return
         out: list[str] = []
         errors: list[str] = []
-        for n, raw in enumerate(self.files[batch.input_file_id].data.splitlines()):
+        for n, raw in enumerate(lines):
             if not raw.strip():
                 continue
             line = json.loads(raw)

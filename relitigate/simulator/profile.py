@@ -5,6 +5,7 @@ A profile is YAML or JSON::
     seed: 7                       # random seed for latency, errors, timeouts (optional)
     api_key: sk-sim               # if set, requests must send "Authorization: Bearer sk-sim"
     batch_delay_s: 1.0            # a batch completes this long after it is created
+    batch_max_requests: 50000     # a batch with more lines fails as a whole (optional)
     models:
       - name: frontier-sim        # the model name clients send ("openai/frontier-sim")
         version: frontier-sim-2026-01-15   # reported as the response's "model"
@@ -114,6 +115,8 @@ class Profile(BaseModel):
     """If set, requests must carry ``Authorization: Bearer <api_key>`` (else HTTP 401)."""
     batch_delay_s: float = Field(default=1.0, ge=0)
     """A batch (``POST /v1/batches``) completes this many seconds after it was created."""
+    batch_max_requests: int = Field(default=50_000, ge=1)
+    """A batch with more request lines fails as a whole (``too_many_tasks``), as OpenAI's does."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Profile:

@@ -39,6 +39,9 @@ from tasks.evaluation.writer import ResultWriter
 
 T = TypeVar("T")
 
+MAX_BATCH_REQUESTS = 50_000
+"""Request lines per batch at most (OpenAI's limit): a larger call is split into batches."""
+
 
 @dataclass(frozen=True, slots=True)
 class Polling:
@@ -84,7 +87,8 @@ class BatchRun:
         return await call_with_retry(fn, self.policy, attempts=Attempts(), rng=self.rng)
 
     async def plan(self, cap: Decimal | None) -> list[BatchEntry]:
-        """The open batches that cover pending items, and one new batch for the rest."""
+        """The open batches that cover pending items, and a new batch for the rest (one per
+        :data:`MAX_BATCH_REQUESTS` items)."""
         entries = [
             e
             for e in await self.ledger.open_batches()
@@ -96,8 +100,9 @@ class BatchRun:
             rest = self._affordable(
                 rest, cap, sum((self._worst(self.pending[k]) for k in covered), Decimal(0))
             )
-        if rest:
-            entry = await self.ledger.reserve(self.pre.route.provider, [i.key for i in rest])
+        for start in range(0, len(rest), MAX_BATCH_REQUESTS):
+            keys = [i.key for i in rest[start : start + MAX_BATCH_REQUESTS]]
+            entry = await self.ledger.reserve(self.pre.route.provider, keys)
             self.fresh.add(entry.client_key)
             entries.append(entry)
         return entries

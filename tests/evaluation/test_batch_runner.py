@@ -16,7 +16,7 @@ from relitigate.simulator.evalsets import ItemIndex, SimItem
 from tasks.evaluation import run_candidate
 from tasks.evaluation.batch_api import BatchRouteError, MissingBatchPriceError
 from tasks.evaluation.batch_ledger import MemoryLedger
-from tasks.evaluation.errors import UnknownModelError
+from tasks.evaluation.errors import PermanentProviderError, UnknownModelError
 from tasks.evaluation.preflight import check_candidate
 from tasks.evaluation.scorers import build_scorer
 from tasks.evaluation.types import CandidateSpec, Limits, Pricing
@@ -164,6 +164,38 @@ async def test_an_unknown_model_stops_the_run_and_records_nothing(
     summary = caught.value.summary
     assert summary is not None and summary.status == "failed"
     assert await ledger.open_batches() == []  # spent: a fixed re-run submits afresh
+
+
+async def test_a_batch_failed_as_a_whole_stops_the_run_and_records_nothing() -> None:
+    profile = Profile(batch_delay_s=0, batch_max_requests=5, models=[ModelProfile(name="m")])
+    with SimulatorServer(profile) as sim:
+        spec = _spec(sim, "m", pricing=Pricing(Decimal("1e-6"), Decimal("2e-6")))
+        ledger = MemoryLedger()
+        sink = LedgerSink(ledger)
+        whole = r"failed batch \S+ as a whole \(simulator: the batch has more than 5 requests"
+        with pytest.raises(PermanentProviderError, match=whole):
+            await run_candidate(spec, ITEMS[:12], scorer=EXACT, sink=sink, env={})
+        requests = sim.model_stats("m")["requests"]
+    assert sink.rows == [] and requests == 0
+    assert await ledger.open_batches() == []  # nothing to poll: a fixed re-run submits anew
+
+
+async def test_a_call_over_the_request_limit_is_split_into_batches(
+    batch_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.evaluation import batch_run
+
+    monkeypatch.setattr(batch_run, "MAX_BATCH_REQUESTS", 5)
+    batch_sim.reset_stats()
+    before = batch_sim.stats()["batches"]["created"]
+    ledger = MemoryLedger()
+    summary = await run_candidate(
+        _spec(batch_sim), ITEMS[:12], scorer=EXACT, sink=LedgerSink(ledger), env={}
+    )
+    assert summary.items_done == 12 and summary.status == "complete"
+    assert batch_sim.stats()["batches"]["created"] == before + 3
+    assert sorted(len(e.item_keys) for e in ledger.entries.values()) == [2, 5, 5]
+    assert batch_sim.model_stats("gpt-4o-mini")["requests"] == 12
 
 
 async def test_the_budget_cap_leaves_items_out_before_submitting(

@@ -134,3 +134,22 @@ async def test_no_batch_completes_while_the_simulator_is_paused() -> None:
 
     assert held["status"] == "in_progress" and held["output_file_id"] is None
     assert done["status"] == "completed" and done["request_counts"]["completed"] == 1
+
+
+async def test_a_batch_over_the_request_limit_fails_as_a_whole() -> None:
+    profile = Profile(batch_delay_s=0, batch_max_requests=2, models=[ModelProfile(name="ok")])
+    with SimulatorServer(profile) as sim:
+        base = sim.base_url
+        async with aiohttp.ClientSession() as s:
+            lines = [_line(c, "ok", "hi") for c in "abc"]
+            uploaded = await _upload(s, base, lines)
+            _, batch = await _json(s, "POST", f"{base}/batches",
+                                   json={"input_file_id": uploaded["id"],
+                                         "endpoint": "/v1/chat/completions"})  # fmt: skip
+            _, failed = await _json(s, "GET", f"{base}/batches/{batch['id']}")
+        requests = sim.model_stats("ok")["requests"]
+
+    assert failed["status"] == "failed" and failed["failed_at"] is not None
+    assert [e["code"] for e in failed["errors"]["data"]] == ["too_many_tasks"]
+    assert failed["output_file_id"] is None and failed["error_file_id"] is None
+    assert requests == 0
