@@ -15,10 +15,10 @@ Variants (each on a fresh registry, the quarter flow in a child process of its o
   a flow run of the fan-out deployment, picked up by the workers;
 - ``single``: the same quarter in one process (workload subflows), same server and limits;
 - ``kill``: as ``fanout``; once ``--kill-at`` of the items are answered the simulator is paused
-  (what is in flight is never answered), every flow-run process of one worker is SIGKILLed,
-  and the simulator resumes. The worker reports those runs crashed; the quarter starts them
-  again (``RELITIGATE_WORKLOAD_RETRIES``) and they resume once the killed holders' leases
-  expire.
+  (what is in flight is never answered), every flow-run process of the busiest worker is
+  SIGKILLed, and the simulator resumes. The worker reports those runs crashed; the quarter
+  starts them again (``RELITIGATE_WORKLOAD_RETRIES``) and they resume once the killed
+  holders' leases expire.
 
 Reported per variant: wall time of the quarter process, requests, 429s as a share of
 requests, answered calls per second over the calling window (first to last answer, sampled
@@ -335,6 +335,7 @@ def run_variant(variant: str, ctx: dict[str, Any], args: argparse.Namespace) -> 
     )
     if variant != "single":
         quarter_env["RELITIGATE_WORKLOAD_DEPLOYMENT"] = FAN_OUT
+    sim.reset_stats()  # duplicates count within this variant only
     before = sim.stats()["models"]
     sampler = Sampler(sim)
     sampler.start()
@@ -350,7 +351,7 @@ def run_variant(variant: str, ctx: dict[str, Any], args: argparse.Namespace) -> 
             text=True,
         )
         if variant == "kill":
-            killed = _kill_midway(sim, workers[0], args)
+            killed = _kill_midway(sim, workers, args)
         out, err = child.communicate(timeout=args.timeout)
         wall = time.perf_counter() - t0
     finally:
@@ -383,7 +384,7 @@ def run_variant(variant: str, ctx: dict[str, Any], args: argparse.Namespace) -> 
     }
 
 
-def _kill_midway(sim: Any, worker: subprocess.Popen[bytes], args: argparse.Namespace) -> int:
+def _kill_midway(sim: Any, workers: list[subprocess.Popen[bytes]], args: argparse.Namespace) -> int:
     expected = args.workloads * args.items * len(MODELS)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -391,12 +392,16 @@ def _kill_midway(sim: Any, worker: subprocess.Popen[bytes], args: argparse.Names
         if done >= args.kill_at * expected:
             break
         time.sleep(0.2)
+    import psutil
+
     sim.pause()  # what is in flight now is never answered
     time.sleep(1.0)  # results already answered reach the registry (flushed every 0.25 s)
-    killed = kill_flow_runs(worker)
+    busiest = max(workers, key=lambda w: len(psutil.Process(w.pid).children(recursive=True)))
+    killed = kill_flow_runs(busiest)
     time.sleep(0.5)
     sim.resume()
-    print(f"# kill: {killed} flow-run process(es) of worker w0 SIGKILLed", flush=True)
+    name = f"w{workers.index(busiest)}"
+    print(f"# kill: {killed} flow-run process(es) of worker {name} SIGKILLed", flush=True)
     return killed
 
 
