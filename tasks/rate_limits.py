@@ -202,9 +202,18 @@ class PrefectLimiter(_Limiter):
         await upsert_prefect_limits([self.budget], replace=False)
 
     async def _take(self, name: str, amount: int) -> None:
-        from prefect.concurrency.asyncio import rate_limit
+        from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError, rate_limit
 
-        await rate_limit(name, occupy=amount, strict=True)
+        try:
+            await rate_limit(name, occupy=amount, strict=True)
+        except ConcurrencySlotAcquisitionError as exc:
+            lowered = "greater than the limit" in str(exc.__cause__ or exc)
+            if amount == 1 or name != self.rpm_name or self._blocks is None or not lowered:
+                raise
+            # The limit was lowered (in the UI, say) below a block: take one at a time.
+            self._blocks.size = 1
+            for _ in range(amount):
+                await rate_limit(name, occupy=1, strict=True)
 
 
 async def upsert_prefect_limits(budgets: Iterable[ProviderBudget], *, replace: bool) -> list[str]:
