@@ -13,6 +13,12 @@ frontier releases and runs the real ``relitigate-quarter`` flow. Three workloads
 - ``invoice-fields`` (cost distillation): in the last quarter the frontier provider fails
   half of its requests, so the quarter is ``inconclusive`` (never a ``retire``) and the
   platform channel hears about it.
+
+In the last quarter the workloads file also gains a buy catalog: a new, cheaper frontier
+model (``frontier-flash``) that ``contract-review`` and ``ticket-triage`` pick by tag, so it
+challenges both fine-tunes without either workload naming it; and the base model the triage
+fine-tune was trained on is announced as deprecated within the warning horizon, which its
+decision and notice say.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,11 +68,19 @@ FRONTIER = {
     "2026Q4": [SimModel("frontier-2026q4", 0.98), SimModel("frontier-legal-2026q4", 0.72),
                SimModel("frontier-docs-2026q4", 0.97, error_rate=0.8)],
 }  # fmt: skip
+CATALOG_QUARTER = "2026Q4"
+"""The quarter the buy catalog (with its one new, cheaper frontier model) appears."""
+FLASH = SimModel("frontier-flash-2026q4", 0.80)
+"""The catalog's new frontier model: cheaper, below both fine-tunes' quality."""
+TRIAGE_BASE = "openai/sim-triage-base-2025"
+"""The triage fine-tune's base model, whose deprecation is announced in the last quarter."""
+DEPRECATION_NOTICE_DAYS = 45
+"""How far from the day the demo runs the base model's deprecation date lies."""
 
 
 def sim_profile() -> dict[str, Any]:
     """The simulator profile serving every model of every quarter."""
-    models = [*FINE_TUNES, *(m for q in QUARTERS for m in FRONTIER[q])]
+    models = [*FINE_TUNES, *(m for q in QUARTERS for m in FRONTIER[q]), FLASH]
     return {
         "seed": 11,
         "models": [
@@ -124,11 +139,24 @@ def _candidate(name: str, model: str, api_base: str, prices: tuple[float, float]
     }
 
 
-def workloads_file(quarter: str, api_base: str) -> dict[str, Any]:
+def _catalog(quarter: str, api_base: str, *, today: date) -> dict[str, Any]:
+    """The file's buy catalog and deprecations (from :data:`CATALOG_QUARTER` on)."""
+    if quarter < CATALOG_QUARTER:
+        return {}
+    flash = _candidate("frontier-flash", FLASH.name, api_base, (0.15, 0.6))
+    return {
+        "catalog": [{**flash, "tags": ["frontier", "cheap"]}],
+        "deprecations": {"routes": {TRIAGE_BASE: today + timedelta(days=DEPRECATION_NOTICE_DAYS)}},
+    }
+
+
+def workloads_file(quarter: str, api_base: str, *, today: date | None = None) -> dict[str, Any]:
     """The workloads file as the platform team would keep it in ``quarter``."""
     triage_buy, legal_buy, docs_buy = FRONTIER[quarter]
     frontier_prices = (1.25, 10.0)
-    return {
+    catalog = _catalog(quarter, api_base, today=today or date.today())
+    pick = {"catalog": {"tags": ["cheap"]}} if catalog else {}
+    return catalog | {
         "version": 1,
         "workloads": [
             {
@@ -143,6 +171,7 @@ def workloads_file(quarter: str, api_base: str) -> dict[str, Any]:
                 "eval_set": {"path": "evalsets/contract-review.jsonl", "scorer": {"kind": "exact"}},
                 "fine_tune": _candidate("contracts-ft", FINE_TUNES[1].name, api_base, (0.2, 0.8)),
                 "buy": [_candidate("frontier", legal_buy.name, api_base, frontier_prices)],
+                **pick,
             },
             {
                 "name": "invoice-fields",
@@ -168,8 +197,10 @@ def workloads_file(quarter: str, api_base: str) -> dict[str, Any]:
                 "fixed_costs_monthly_usd": 21_000,
                 "adopted": "2025Q1",
                 "eval_set": {"path": "evalsets/ticket-triage.jsonl", "scorer": {"kind": "exact"}},
-                "fine_tune": _candidate("triage-ft", FINE_TUNES[0].name, api_base, (0.1, 0.4)),
+                "fine_tune": _candidate("triage-ft", FINE_TUNES[0].name, api_base, (0.1, 0.4))
+                | {"base_model": TRIAGE_BASE},
                 "buy": [_candidate("frontier", triage_buy.name, api_base, frontier_prices)],
+                **pick,
             },
         ],
     }
@@ -214,6 +245,8 @@ class DemoResult:
     database_url: str
     decisions: list[DecisionSummary]
     simulator_requests: int
+    catalog_added: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Catalog entries new in each quarter's sync."""
 
 
 def demo_environment(folder: Path) -> dict[str, str]:
@@ -260,19 +293,26 @@ def run_demo(
     profile, evalsets = prepare(folder, api_key=env["RELITIGATE_DEMO_SIM_KEY"])
     from flows.parameters import QuarterRequest
     from flows.quarter import relitigate_quarter
+    from registry.catalog_triggers import settle_decided
+    from registry.models import utcnow
 
     decisions: list[DecisionSummary] = []
+    added: dict[str, tuple[str, ...]] = {}
     with SimulatorProcess(profile, evalsets) as sim, opened() as ctx, handed_down(ctx):
 
         async def quarters() -> None:
             for quarter in QUARTERS:
                 path = write_workloads(folder, quarter, sim.base_url)
                 with ctx.sessions.begin() as session:
-                    sync_workloads(session, path)
+                    added[quarter] = sync_workloads(session, path).catalog_added
+                started = utcnow()
                 outcome = await relitigate_quarter(QuarterRequest(quarter=quarter))
+                with ctx.sessions.begin() as session:  # the run decided what the sync caused
+                    done = [d.workload for d in outcome.decisions]
+                    settle_decided(session, workloads=done, quarter=quarter, before=started)
                 decisions.extend(outcome.decisions)
                 on_quarter(quarter, outcome.decisions)
 
         asyncio.run(quarters())
         served = sum(int(m.get("requests", 0)) for m in sim.stats()["models"].values())
-    return DemoResult(folder, env["RELITIGATE_DATABASE_URL"], decisions, served)
+    return DemoResult(folder, env["RELITIGATE_DATABASE_URL"], decisions, served, added)

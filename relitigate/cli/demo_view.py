@@ -38,6 +38,13 @@ def show_demo(folder: Path) -> None:
     saving = saving_sentence(result.decisions)
     if saving:
         console.print(saving)
+    for quarter, names in result.catalog_added.items():
+        if names:
+            console.print(
+                f"{quarter}: new in the buy catalog: {', '.join(names)}; it challenged every "
+                "workload whose pick matches (`relitigate catalog`), and a deprecation in the "
+                "horizon is flagged (`relitigate report --deprecations`)"
+            )
     _print_notices(console, result.database_url)
     console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
     console.print(f"Registry: {result.database_url}")

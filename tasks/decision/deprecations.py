@@ -113,7 +113,7 @@ def review_deprecations(
             )
     fine_tune = tuple(d for route in (fine_tune_route, base_model) if (d := due(route)))
     for d in fine_tune:
-        what = "its base model" if d.route == base_model else "its serving route"
+        what = "base model" if d.route == base_model else "serving route"
         notes.append(f"the fine-tune's {what} {_phrase(d, today)}")
     return DeprecationReview(dropped_buys=dropped, fine_tune=fine_tune, notes=tuple(notes))
 

@@ -21,8 +21,8 @@ from tasks.decision.deprecations import in_horizon
 
 _EFFECT = {
     "buy": "leaves the comparison (the best remaining buy is compared)",
-    "fine_tune": "keep becomes watch, with a notice",
-    "base_model": "keep becomes watch, with a notice",
+    "fine_tune": "keep becomes watch; the decision and its notice name the date",
+    "base_model": "keep becomes watch; the decision and its notice name the date",
 }
 
 
