@@ -62,3 +62,13 @@ def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> 
     assert {status for status, _ in notices.values()} == {"pending"}
     assert (folder / "memos" / "ticket-triage" / "2026Q4" / "memo.md").is_file()
     assert (folder / "memos" / "ticket-triage" / "2026Q4" / "trend.png").is_file()
+    # the fourth quarter's catalog challenger and the triage base model's deprecation
+    memo = (folder / "memos" / "ticket-triage" / "2026Q4" / "memo.md").read_text("utf-8")
+    assert "`frontier-flash`" in memo
+    assert (
+        "Note: openai/sim-triage-base-2025 is deprecated on"
+        in notices[("ticket-triage", "2026Q4", "retire")][1]
+    )
+    assert "frontier-flash" in (
+        folder / "memos" / "contract-review" / "2026Q4" / "memo.md"
+    ).read_text("utf-8")
