@@ -224,7 +224,7 @@ async def upsert_prefect_limits(budgets: Iterable[ProviderBudget], *, replace: b
         GlobalConcurrencyLimitCreate,
         GlobalConcurrencyLimitUpdate,
     )
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     lines = []
     async with get_client() as client:
@@ -240,11 +240,12 @@ async def upsert_prefect_limits(budgets: Iterable[ProviderBudget], *, replace: b
                 except ObjectNotFound:
                     present = False
                 if not present:
-                    await client.create_global_concurrency_limit(
-                        GlobalConcurrencyLimitCreate(
-                            name=name, limit=capacity, slot_decay_per_second=per_second
+                    with contextlib.suppress(ObjectAlreadyExists):  # another process won
+                        await client.create_global_concurrency_limit(
+                            GlobalConcurrencyLimitCreate(
+                                name=name, limit=capacity, slot_decay_per_second=per_second
+                            )
                         )
-                    )
                 elif replace:
                     await client.update_global_concurrency_limit(
                         name,

@@ -176,6 +176,28 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     assert "exists with type kubernetes, not docker" in docker.stderr
 
 
+def test_a_prefect_rate_limit_paces_admissions_across_limiters(sqlite_server: Any) -> None:
+    """Two limiters on one key (two processes' worth) share the server's budget."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tasks.rate_limits import PrefectLimiter, ProviderBudget, limit_name
+
+    budget = ProviderBudget(key=f"openai/m@http://127.0.0.1:9/v1|K{_free_port()}", rpm=600)
+    limiters = [PrefectLimiter(budget), PrefectLimiter(budget)]
+
+    async def admit_all() -> float:
+        t0 = time.monotonic()
+        await asyncio.gather(*(lim.admit(0) for lim in limiters for _ in range(15)))
+        return time.monotonic() - t0
+
+    with temporary_settings({PREFECT_API_URL: sqlite_server.api_url}):
+        elapsed = asyncio.run(admit_all())
+    limit = {c["name"]: c for c in _api(sqlite_server.api_url, "/v2/concurrency_limits/filter", {})}
+    made = limit[limit_name("rpm", budget.key)]
+    assert made["slot_decay_per_second"] == 10.0 and made["limit"] == 5
+    assert elapsed >= (30 - 5) / 10 * 0.9  # 30 requests at 10 a second after a burst of 5
+
+
 def test_the_docker_gpu_template_is_accepted(sqlite_server: Any) -> None:
     from relitigate.cli.deploy_pools import PoolSpec, create_pools, load_template
 
