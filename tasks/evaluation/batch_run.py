@@ -88,12 +88,14 @@ class BatchRun:
 
     async def plan(self, cap: Decimal | None) -> list[BatchEntry]:
         """The open batches that cover pending items, and a new batch for the rest (one per
-        :data:`MAX_BATCH_REQUESTS` items)."""
-        entries = [
-            e
-            for e in await self.ledger.open_batches()
-            if any(k in self.pending for k in e.item_keys)
-        ]
+        :data:`MAX_BATCH_REQUESTS` items). An open batch whose items all have results (a kill
+        came after they were written) is marked collected."""
+        entries = []
+        for e in await self.ledger.open_batches():
+            if any(k in self.pending for k in e.item_keys):
+                entries.append(e)
+            elif all(k in self.answered for k in e.item_keys):
+                await self.ledger.record(e.client_key, collected=True)
         covered = {k for e in entries for k in e.item_keys if k in self.pending}
         rest = [item for key, item in self.pending.items() if key not in covered]
         if cap is not None:

@@ -137,6 +137,40 @@ async def test_a_batch_created_but_not_recorded_is_found_by_its_key(
     assert batch_sim.model_stats("gpt-4o-mini")["requests"] == 12
 
 
+class CrashBeforeCollected(MemoryLedger):
+    """Dies when first asked to mark a batch collected (its results are in the sink)."""
+
+    armed = True
+
+    async def record(self, client_key: str, **kw: object) -> None:  # type: ignore[override]
+        if kw.get("collected") and self.armed:
+            self.armed = False
+            raise Killed("between the batch's results and its collected mark")
+        await super().record(client_key, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_kill_after_the_results_were_written_sends_nothing_again(
+    batch_sim: SimulatorServer,
+) -> None:
+    batch_sim.reset_stats()
+    before = batch_sim.stats()["batches"]["created"]
+    ledger = CrashBeforeCollected()
+    first = LedgerSink(ledger)
+    spec, items = _spec(batch_sim), ITEMS[:8]
+    with pytest.raises(Killed):
+        await run_candidate(spec, items, scorer=EXACT, sink=first, env={})
+    assert len(first.rows) == 8 and len(await ledger.open_batches()) == 1
+
+    answered = {r.item_key for r in first.rows}
+    summary = await run_candidate(
+        spec, items, scorer=EXACT, sink=LedgerSink(ledger), skip_keys=answered, env={}
+    )
+    assert (summary.items_done, summary.items_skipped) == (0, 8)
+    assert await ledger.open_batches() == []  # marked collected, not polled or sent again
+    assert batch_sim.stats()["batches"]["created"] == before + 1
+    assert batch_sim.model_stats("gpt-4o-mini")["requests"] == 8
+
+
 async def test_line_errors_are_recorded_as_calls_would_be_and_cost_nothing(
     batch_sim: SimulatorServer,
 ) -> None:
