@@ -120,7 +120,20 @@ def test_a_new_catalog_entry_re_decides_each_matching_workload_once(
     assert json.loads(capsys.readouterr().out)["decisions"] == []
     assert completions(sim) == after
 
+    # the catalog as stored, and a challenger tried again by name: re-decided, nothing repaid
+    assert cli(monkeypatch, "catalog", "--json") == 0
+    listed = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert listed["cheap"]["challenges"] == ["holds", "erodes"]
+    assert listed["elsewhere"]["challenges"] == []
+    assert cli(monkeypatch, "run", "--challenger", "cheap", "--quarter", "2026Q2", "--json") == 0
+    again = {d["workload"]: d["revision"] for d in json.loads(capsys.readouterr().out)["decisions"]}
+    assert again == {"holds": 3, "erodes": 3}
+    assert completions(sim) == after
+    assert cli(monkeypatch, "run", "--challenger", "nope", "--quarter", "2026Q2") == 2
+    assert "no catalog entry named 'nope'" in capsys.readouterr().err
 
+
+@pytest.mark.slow
 def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> None:
     import asyncio
     import time
