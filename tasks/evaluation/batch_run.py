@@ -20,7 +20,7 @@ from tasks.evaluation.batch_api import BatchAPI, ProviderBatch
 from tasks.evaluation.batch_ledger import BatchEntry, BatchLedger
 from tasks.evaluation.batch_lines import LineOutcome, missing, parse_lines, request_file
 from tasks.evaluation.budget import max_completion_tokens, worst_case_cost
-from tasks.evaluation.errors import BudgetExceeded, PermanentProviderError, ProviderError
+from tasks.evaluation.errors import PermanentProviderError, ProviderError
 from tasks.evaluation.preflight import Preflight
 from tasks.evaluation.prompt import char_count, preamble, render
 from tasks.evaluation.retry import Attempts, RetryPolicy, call_with_retry
@@ -124,8 +124,10 @@ class BatchRun:
         for n, item in enumerate(items):
             worst = self._worst(item)
             if total + worst > cap:
-                self.stop_reason = str(
-                    BudgetExceeded(cap_usd=cap, spent_usd=total, needed_usd=worst)
+                self.stop_reason = (
+                    f"budget cap ${cap} reached: the batch could cost up to ${total} and the "
+                    f"next item up to ${worst}; raise --budget to send the remaining "
+                    f"{len(items) - n} items"
                 )
                 self.t.not_started += len(items) - n
                 for left in items[n:]:
@@ -155,8 +157,14 @@ class BatchRun:
         key, api = entry.client_key, self.api
         self.first_sent = self.first_sent or time.perf_counter()
         if entry.batch_id is not None:
-            return await self._retried(partial(api.retrieve, entry.batch_id))
-        found = None if key in self.fresh else await self._retried(partial(api.find, key))
+            try:
+                return await self._retried(partial(api.retrieve, entry.batch_id))
+            except ProviderError as exc:
+                if exc.status != 404:
+                    raise
+            found = None  # the provider no longer knows it: its items go out again
+        else:
+            found = None if key in self.fresh else await self._retried(partial(api.find, key))
         if found is None:
             items = [self.pending[k] for k in entry.item_keys if k in self.pending]
             if not items:

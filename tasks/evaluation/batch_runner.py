@@ -19,7 +19,8 @@ A re-run (after a kill anywhere in these steps) takes the run's open batches fir
 batch id is polled; one without is looked up at the provider by its client key, and submitted
 only if it is not there. Only items no open batch covers go into a new batch, so nothing is
 sent or paid twice. A transient failure of a create is followed by the same look-up before it
-is tried again.
+is tried again. An open batch whose items all have results is marked collected; one whose id
+the provider answers 404 for (purged, or another account) is submitted again.
 
 The budget cap is applied before submitting: items whose worst-case cost would take the
 batches' total past it are left out (``incomplete``). Line errors are recorded as a call's

@@ -171,6 +171,24 @@ async def test_a_kill_after_the_results_were_written_sends_nothing_again(
     assert batch_sim.model_stats("gpt-4o-mini")["requests"] == 8
 
 
+async def test_a_recorded_batch_the_provider_no_longer_knows_is_submitted_again(
+    batch_sim: SimulatorServer,
+) -> None:
+    batch_sim.reset_stats()
+    before = batch_sim.stats()["batches"]["created"]
+    ledger = MemoryLedger()
+    items = ITEMS[:6]
+    entry = await ledger.reserve("openai", [i.key for i in items])
+    await ledger.record(entry.client_key, batch_id="batch_purged_long_ago")
+    summary = await run_candidate(
+        _spec(batch_sim), items, scorer=EXACT, sink=LedgerSink(ledger), env={}
+    )
+    assert summary.items_done == 6 and summary.status == "complete"
+    assert batch_sim.stats()["batches"]["created"] == before + 1
+    assert ledger.entries[entry.client_key].batch_id != "batch_purged_long_ago"
+    assert await ledger.open_batches() == []
+
+
 async def test_line_errors_are_recorded_as_calls_would_be_and_cost_nothing(
     batch_sim: SimulatorServer,
 ) -> None:
