@@ -1,8 +1,9 @@
 """``limits.batch`` end to end: ``relitigate bench`` in a real process, SIGKILLed while its
 batch is at the provider, and the benchmark run again (in this process, on the same
 registry): the re-run polls the batch id the registry holds and pays for every item once, at
-the cost map's batch prices. ``sync`` refuses ``limits.batch``
-on a route without a batch API (exit 2, the field named) and leaves the registry empty."""
+the cost map's batch prices. Each wave of a sequential benchmark is one batch. ``sync``
+refuses ``limits.batch`` on a route without a batch API or a batch price (exit 2, the field
+named) and leaves the registry empty."""
 
 from __future__ import annotations
 
@@ -184,15 +185,22 @@ def test_each_wave_of_a_sequential_run_is_one_batch(
     assert stats["duplicate_completions"] == 0
 
 
-def test_sync_refuses_batch_on_a_route_without_a_batch_api(
-    registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("route", "says"),
+    [
+        ("anthropic/claude-x", "provider 'anthropic') has no batch API"),
+        ("openai/ft-custom", "has no batch price"),  # not in the cost map, no pricing
+    ],
+)
+def test_sync_refuses_batch_without_a_batch_api_or_a_batch_price(
+    route: str, says: str, registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     from relitigate.cli.app import main
     from tests.conftest import dump_database
 
     evalset = _evalset(tmp_path / "triage.jsonl")
-    path = _workloads(tmp_path, evalset, "http://127.0.0.1:9", buy_route="anthropic/claude-x")
+    path = _workloads(tmp_path, evalset, "http://127.0.0.1:9", buy_route=route)
     before = dump_database(registry)
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", registry)
     monkeypatch.setattr(sys, "argv", ["relitigate", "sync", str(path)])
@@ -200,6 +208,6 @@ def test_sync_refuses_batch_on_a_route_without_a_batch_api(
         main()
     err = capsys.readouterr().err
     assert exited.value.code == 2
-    assert "buy[0].limits.batch" in err and "anthropic" in err and str(path) in err
+    assert "buy[0].limits.batch" in err and says in err and str(path) in err
     assert len(err.strip().splitlines()) == 1
     assert dump_database(registry) == before
