@@ -29,7 +29,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from registry.errors import WorkloadFileError
 from registry.quarters import QUARTER_RE
@@ -95,17 +102,22 @@ class WorkloadSpec(Strict):
     """The workload's eval set and scorer."""
     fine_tune: CandidateSpec
     """The production fine-tune."""
-    buy: list[CandidateSpec] = Field(default_factory=list)
-    """The buy alternatives (frontier models); the fine-tune must hold against every one.
-    At least one here, or a ``catalog`` pick."""
     catalog: CatalogPick | None = None
     """Which entries of the file's ``catalog`` also challenge the fine-tune (by name,
     provider, tag, price per call); each quarter's buys are ``buy`` plus these."""
+    buy: list[CandidateSpec] = Field(default_factory=list, validate_default=True)
+    """The buy alternatives (frontier models); the fine-tune must hold against every one.
+    At least one here, or a ``catalog`` pick."""
+
+    @field_validator("buy")
+    @classmethod
+    def _some_buy(cls, buy: list[CandidateSpec], info: ValidationInfo) -> list[CandidateSpec]:
+        if not buy and info.data.get("catalog") is None:
+            raise ValueError("give at least one buy alternative, or a catalog pick")
+        return buy
 
     @model_validator(mode="after")
     def _unique_candidates(self) -> WorkloadSpec:
-        if not self.buy and self.catalog is None:
-            raise ValueError("give at least one buy alternative, or a catalog pick")
         seen: set[str] = set()
         for candidate in [self.fine_tune, *self.buy]:
             if candidate.name in seen:
