@@ -36,7 +36,14 @@ def announce_causes(causes: tuple[CauseRecord, ...]) -> str:
     apply_prefect_defaults()
     from tasks.triggers import emit_cause_events
 
-    emitted = emit_cause_events(causes)
+    try:
+        emitted = emit_cause_events(causes)
+    except Exception as exc:  # the sync is committed: the causes wait for `run --triggered`
+        from tasks.redaction import scrub
+
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        typer.echo(scrub(f"relitigate: no trigger event sent to Prefect ({first})"), err=True)
+        emitted = []
     if emitted:
         with open_checked_registry().begin() as session:
             mark_emitted(session, emitted)
