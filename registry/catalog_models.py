@@ -8,7 +8,7 @@
 - ``trigger_causes``: why a workload should be re-litigated before its quarterly run (a new
   eval-set version, a replaced fine-tune, a catalog entry added, a deprecation entering the
   horizon). Unique per (workload, cause): a cause is recorded once and consumed once, so a
-  trigger never re-decides a quarter twice for the same cause (:mod:`registry.catalog`).
+  trigger never re-decides a quarter twice for the same cause (:mod:`registry.catalog_triggers`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Buy catalog, deprecations and trigger events.
 
 - ``catalog_entries``: the catalog as last synced (price, deprecation date, the workloads
-  each entry challenges); ``route_deprecations``: the deprecation date of every route the file names (declared, or
-  litellm's price map).
+  each entry challenges); ``route_deprecations``: the deprecation date of every route the
+  file names (declared, or litellm's price map).
 - ``trigger_causes``: why a workload is re-litigated before its quarterly run, each cause
   recorded and consumed once.
 - ``candidates.production_api_base`` and ``candidates.base_model`` (null for every existing
