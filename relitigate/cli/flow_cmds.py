@@ -97,6 +97,10 @@ def run(
     request = QuarterRequest(
         quarter=_check_quarter(quarter), workloads=workload or None, force=force, fresh=fresh
     )
+    if triggered and challenger:
+        from registry.errors import InvalidValueError
+
+        raise InvalidValueError("give --triggered or --challenger, not both")
     if triggered or challenger:
         from relitigate.cli.trigger_run import run_challenger, run_triggered
 
