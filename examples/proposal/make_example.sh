@@ -23,4 +23,6 @@ $R propose examples/proposal/proposal.yaml --out examples/proposal
 $R sync examples/volumes/relitigate.yaml >/dev/null
 $R run --quarter 2026Q4 --workload ticket-triage-measured >/dev/null
 cp "$DIR/memos/ticket-triage-measured/2026Q4/memo.md" examples/volumes/memo.md
+# the memos name the files they read; shown from the repository root, not this machine's
+sed -i "s#$PWD/##g" examples/volumes/memo.md examples/proposal/support-triage/memo.md
 echo "wrote examples/proposal/support-triage/memo.md and examples/volumes/memo.md"
