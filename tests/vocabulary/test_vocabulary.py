@@ -127,7 +127,8 @@ def test_the_vocabulary_imports_pydantic_and_the_standard_library_only() -> None
     import ast
     import sys
 
-    allowed = {"pydantic", "vocabulary", "__future__"}
+    # pydantic_core is pydantic's own compiled core (its error types live there)
+    allowed = {"pydantic", "pydantic_core", "vocabulary", "__future__"}
     for path in (ROOT / "vocabulary").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
