@@ -140,6 +140,7 @@ def benchmark_window(registry: Path) -> float:
 
 def one_run(variant: str, folder: Path, template: Path, serve_data: Path, i: int) -> dict[str, Any]:
     run_dir = folder / f"{variant}-{i}"
+    run_dir.mkdir(parents=True, exist_ok=True)
     data = serve_data if variant == "serve" else run_dir / "data"
     data.mkdir(parents=True, exist_ok=True)
     registry = run_dir / "registry.sqlite3"
