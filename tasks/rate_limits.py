@@ -139,9 +139,10 @@ class _Limiter:
             await self._create()
             self._ready = True
         if self.rpm_name is not None and self._blocks is not None:
-            if self._blocks.left == 0:
-                await self._take(self.rpm_name, self._blocks.size)
-                self._blocks.left = self._blocks.size
+            if self._blocks.left <= 0:  # runs of one process share the key's blocks
+                size = self._blocks.size
+                await self._take(self.rpm_name, size)
+                self._blocks.left += size  # += : another run may have taken one meanwhile
             self._blocks.left -= 1
         if self.tpm_name is not None:
             assert self.budget.tpm is not None
