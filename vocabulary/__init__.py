@@ -22,33 +22,83 @@ A conversion remains only where a type truly changes: an ORM row into a frozen v
 (``tasks.evaluation.types.Pricing``).
 """
 
-from vocabulary.candidates import FewShotExample, Limits, Pricing, Prompt
-from vocabulary.fields import (
-    BIGINT_MAX,
-    NAME_PATTERN,
-    Count,
-    EnvName,
-    JsonObject,
-    Name,
-    NonNegative,
-    Share,
-    Strict,
-)
-from vocabulary.kinds import CandidateRole, Case, ErrorKind, Runner, Verdict
-from vocabulary.scorers import (
-    SCORER_KINDS,
-    ExactScorer,
-    JsonFieldScorer,
-    LlmJudgeScorer,
-    NormalizedScorer,
-    NumericScorer,
-    PythonScorer,
-    RegexScorer,
-    ScorerSettings,
-    TokenF1Scorer,
-    scorer_settings,
-)
-from vocabulary.thresholds import Thresholds
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vocabulary.candidates import FewShotExample, Limits, Pricing, Prompt
+    from vocabulary.fields import (
+        BIGINT_MAX,
+        NAME_PATTERN,
+        Count,
+        EnvName,
+        JsonObject,
+        Name,
+        NonNegative,
+        Share,
+        Strict,
+    )
+    from vocabulary.kinds import CandidateRole, Case, ErrorKind, Runner, Verdict
+    from vocabulary.scorers import (
+        SCORER_KINDS,
+        ExactScorer,
+        JsonFieldScorer,
+        LlmJudgeScorer,
+        NormalizedScorer,
+        NumericScorer,
+        PythonScorer,
+        RegexScorer,
+        ScorerSettings,
+        TokenF1Scorer,
+        scorer_settings,
+    )
+    from vocabulary.thresholds import Thresholds
+
+_WHERE: dict[str, str] = {
+    "BIGINT_MAX": "vocabulary.fields",
+    "CandidateRole": "vocabulary.kinds",
+    "Case": "vocabulary.kinds",
+    "Count": "vocabulary.fields",
+    "EnvName": "vocabulary.fields",
+    "ErrorKind": "vocabulary.kinds",
+    "ExactScorer": "vocabulary.scorers",
+    "FewShotExample": "vocabulary.candidates",
+    "JsonFieldScorer": "vocabulary.scorers",
+    "JsonObject": "vocabulary.fields",
+    "Limits": "vocabulary.candidates",
+    "LlmJudgeScorer": "vocabulary.scorers",
+    "NAME_PATTERN": "vocabulary.fields",
+    "Name": "vocabulary.fields",
+    "NonNegative": "vocabulary.fields",
+    "NormalizedScorer": "vocabulary.scorers",
+    "NumericScorer": "vocabulary.scorers",
+    "Pricing": "vocabulary.candidates",
+    "Prompt": "vocabulary.candidates",
+    "PythonScorer": "vocabulary.scorers",
+    "RegexScorer": "vocabulary.scorers",
+    "Runner": "vocabulary.kinds",
+    "SCORER_KINDS": "vocabulary.scorers",
+    "ScorerSettings": "vocabulary.scorers",
+    "Share": "vocabulary.fields",
+    "Strict": "vocabulary.fields",
+    "Thresholds": "vocabulary.thresholds",
+    "TokenF1Scorer": "vocabulary.scorers",
+    "Verdict": "vocabulary.kinds",
+    "scorer_settings": "vocabulary.scorers",
+}
+"""Each name above and the module defining it: imported on first use (:func:`__getattr__`),
+so ``from vocabulary.kinds import Verdict`` (the registry's tables) builds no pydantic model."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vocabulary' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BIGINT_MAX",
