@@ -31,6 +31,7 @@ from relitigate.cli.deploy_pools import (
     configured_api_url,
     create_pools,
     create_workload_limits,
+    create_zombie_automation,
     pool_specs,
     project_root,
     registered,
@@ -61,6 +62,7 @@ def deploy(
 
     try:
         lines = asyncio.run(create_pools(specs))
+        lines.append(asyncio.run(create_zombie_automation()))
     except httpx.TransportError as exc:
         raise DeployError(
             f"cannot reach the Prefect API at {api_url} ({type(exc).__name__}: {exc}); "

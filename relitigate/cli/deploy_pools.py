@@ -197,6 +197,52 @@ async def create_workload_limits(workloads: list[str]) -> list[str]:
     return lines
 
 
+ZOMBIE_AUTOMATION = "relitigate: crash silent flow runs"
+SILENT_S = 90
+"""A running flow run silent this long (its worker or machine lost) is marked Crashed. The
+deployments' runs send a heartbeat every 30 s (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` in
+``deployments/prefect.yaml``)."""
+
+
+async def create_zombie_automation() -> str:
+    """The Prefect automation that marks a flow run Crashed when its heartbeats stop (a worker
+    or machine lost, the run still Running): the quarter then starts that workload again
+    (``RELITIGATE_WORKLOAD_RETRIES``). Prefect's recipe for self-hosted servers; created once."""
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    try:
+        await Automation.aread(name=ZOMBIE_AUTOMATION)
+        return f"automation {ZOMBIE_AUTOMATION!r} (present)"
+    except ValueError:
+        pass
+    ended = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled", "Crashed")}
+    await Automation(
+        name=ZOMBIE_AUTOMATION,
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *ended},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=SILENT_S),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {SILENT_S} s: its worker or machine was lost",
+            )
+        ],
+    ).acreate()
+    return f"automation {ZOMBIE_AUTOMATION!r}: runs silent for {SILENT_S} s are marked Crashed"
+
+
 def run_prefect_deploy(prefect_file: Path, root: Path) -> None:
     """``prefect --no-prompt deploy --all --prefect-file FILE`` in ``root``, output shown."""
     argv = [prefect_exe(), "--no-prompt", "deploy", "--all", "--prefect-file",

@@ -131,6 +131,9 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     env = prefect_env(tmp_path / "home", api, RELITIGATE_DATABASE_URL=url)
     done = _relitigate("deploy", env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    automations = _api(api, "/automations/filter", {})
+    [zombie] = [a for a in automations if a["name"] == "relitigate: crash silent flow runs"]
+    assert zombie["actions"][0]["state"] == "CRASHED"  # a lost worker's runs end Crashed
     limits = {c["name"]: c for c in _api(api, "/v2/concurrency_limits/filter", {})}
     assert limits["workload:triage"]["limit"] == 1
     rpm = {n: c for n, c in limits.items() if n.startswith("rpm:")}
@@ -171,6 +174,7 @@ def test_deploy_creates_the_pools_and_deployments(sqlite_server: Any, tmp_path: 
     # Re-applying is idempotent; changing the GPU pool's type is refused, not half-done.
     assert _relitigate("deploy", env=env).returncode == 0
     assert len(_api(api, "/deployments/filter", {})) == len(deployments)
+    assert len(_api(api, "/automations/filter", {})) == len(automations)
     docker = _relitigate("deploy", "--gpu-pool-type", "docker", env=env)
     assert docker.returncode == 2
     assert "exists with type kubernetes, not docker" in docker.stderr
