@@ -54,8 +54,10 @@ def run_bench(
 ) -> None:
     """Benchmark ``workload``'s candidates (or one) for ``quarter`` and print the figures."""
     from tasks.context import opened
+    from tasks.rate_limits import shared_rate_limits
 
-    with opened() as ctx:  # reachable and up to date, before the engines load
+    # reachable and up to date before the engines load; calls share each route's budget
+    with opened() as ctx, shared_rate_limits(ctx):
         _bench(ctx, workload, candidate=candidate, quarter=quarter, budget=budget, as_json=as_json)
 
 
