@@ -1,12 +1,12 @@
 """Sequential evaluation: a seeded item order, waves, and boundaries valid under repeated looks.
 
-The buy alternatives answer the eval set in waves (``min_items``, then
-:data:`WAVE_ITEMS` more at a time, cumulative, in a seeded random order). After each wave
-the decision is taken on the items answered so far; a settled ``retire`` or ``keep`` stops the calls to the frontier. Looking after every wave
-is testing several times, so each look tests at a stricter level than the fixed 2.5%: the
-levels come from **alpha spending** (Lan and DeMets, 1983) with the O'Brien-Fleming-type
-spending function ``a(t) = 2 - 2 Phi(z_{1 - a/2} / sqrt(t))``, ``t`` the share of the eval
-set answered. The chance of crossing a boundary at some look, when the fine-tune sits at
+The buy alternatives answer the eval set in waves (``min_items``, then :data:`WAVE_ITEMS`
+more at a time, cumulative, in a seeded random order). After each wave the decision is taken
+on the items answered so far; a settled ``retire`` or ``keep`` stops the calls to the
+frontier. Looking after every wave is testing several times, so each look tests at a
+stricter level than the fixed 2.5%: the levels come from **alpha spending** (Lan and DeMets,
+1983) with the O'Brien-Fleming-type spending function
+``a(t) = 2 - 2 Phi(z_{1 - a/2} / sqrt(t))``, ``t`` the share of the eval set answered. The chance of crossing a boundary at some look, when the fine-tune sits at
 its bar, is then at most ``a`` in all, ``a`` = 2.5% for erosion; nearly all of it is spent
 at the last look, which therefore tests at almost the fixed level (near-full power).
 
