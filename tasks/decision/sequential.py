@@ -7,8 +7,9 @@ frontier. Looking after every wave is testing several times, so each look tests 
 stricter level than the fixed 2.5%: the levels come from **alpha spending** (Lan and DeMets,
 1983) with the O'Brien-Fleming-type spending function
 ``a(t) = 2 - 2 Phi(z_{1 - a/2} / sqrt(t))``, ``t`` the share of the eval set answered.
-The chance of crossing a boundary at some look, when the fine-tune sits at its bar, is then at most ``a`` in all, ``a`` = 2.5% for erosion; nearly all of it is spent
-at the last look, which therefore tests at almost the fixed level (near-full power).
+The chance of crossing a boundary at some look, when the fine-tune sits at its bar, is
+then at most ``a`` in all, ``a`` = 2.5% for erosion; nearly all of it is spent at the last
+look, which therefore tests at almost the fixed level (near-full power).
 
 * **Erosion** (``retire``): with ``k`` buys the fine-tune is eroded at a look when some
   buy's erosion p-value is below that look's boundary for ``a / k`` (the first step of
