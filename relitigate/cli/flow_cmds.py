@@ -207,8 +207,12 @@ def _print_table(outcome: QuarterOutcome) -> None:
     from relitigate.cli.sequential_view import frontier_calls, saving_sentence
 
     table = Table(title="relitigate: decisions")
-    for col in ("workload", "quarter", "verdict", "advantage", "frontier calls", "notice", "memo"):
+    # names and verdicts are never cut: a narrow terminal folds the memo path instead
+    for col in ("workload", "quarter", "verdict"):
+        table.add_column(col, no_wrap=True)
+    for col in ("advantage", "frontier calls", "notice"):
         table.add_column(col)
+    table.add_column("memo", overflow="fold")
     for d in outcome.decisions:
         table.add_row(
             d.workload, d.quarter, d.verdict,
