@@ -158,7 +158,7 @@ def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> Non
         async with get_client() as client:
             return list((await client.read_events(filter=wanted, limit=50)).events)
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while not (events := asyncio.run(read())) and time.monotonic() < deadline:
         time.sleep(0.5)
     (event,) = events

@@ -57,7 +57,7 @@ def test_listen_serves_socket_mode_and_the_signed_endpoint_until_interrupted(
             assert signed_post(found.group(1), payload, secret=SECRET) == 200
         finally:
             proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
+            out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err[-2000:]
     assert "listener stopped" in out
     assert APP_TOKEN not in out + err and SECRET not in out + err and CANARY_TOKEN not in err

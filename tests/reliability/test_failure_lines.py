@@ -55,6 +55,15 @@ REGISTRY_COMMANDS: dict[str, tuple[str, ...]] = {
     "notices": ("notices",),
     "notices deliver": ("notices", "deliver"),
     "notices retry": ("notices", "retry", "--failed"),
+    "notices open": ("notices", "open"),
+    "notices remind": ("notices", "remind"),
+    "listen": ("listen", "--no-socket", "--http", "0"),
+    "catalog": ("catalog",),
+    "propose": ("propose", str(EXAMPLES / "proposal" / "proposal.yaml")),
+    "proposals list": ("proposals", "list"),
+    "proposals promote": (
+        "proposals", "promote", "support-triage", "--workloads", str(EXAMPLES / "relitigate.yaml"),
+    ),
 }  # fmt: skip
 """Each command that opens the registry, with arguments that would work on a good one."""
 
