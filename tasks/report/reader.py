@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from registry.models import Candidate, CandidateRole, Decision, Notice, Verdict, Workload
+from registry.models import (
+    Candidate,
+    CandidateRole,
+    Decision,
+    Notice,
+    NoticeAction,
+    NoticeActionKind,
+    Verdict,
+    Workload,
+)
 from registry.quarters import check_quarter
 from tasks.report.records import DecisionRecord, Endpoint, RoutingRecord
 
@@ -143,6 +152,7 @@ def routing_records(session: Session) -> list[RoutingRecord]:
     )
     latest = _decisions_at(session, latest_q)
     conclusive = _decisions_at(session, conclusive_q)
+    done = _marked_done(session, [d.id for d in latest.values()])
     out = []
     for workload in workloads:
         own = candidates.get(workload.id, [])
@@ -160,9 +170,23 @@ def routing_records(session: Session) -> list[RoutingRecord]:
                 conclusive_quarter=settled.quarter if settled else None,
                 conclusive_verdict=settled.verdict.value if settled else None,
                 conclusive_buy=_buy_endpoint(settled, own) if settled else None,
+                marked_done=done.get(last.id) if last else None,
             )
         )
     return out
+
+
+def _marked_done(session: Session, decision_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """The first "Mark as done" on each of these decisions: (Slack user, UTC date)."""
+    rows = session.execute(
+        select(NoticeAction.decision_id, NoticeAction.slack_user, NoticeAction.acted_at)
+        .where(
+            NoticeAction.decision_id.in_(decision_ids),
+            NoticeAction.action == NoticeActionKind.DONE,
+        )
+        .order_by(NoticeAction.acted_at.desc())
+    )
+    return {int(d): (user, at.date().isoformat()) for d, user, at in rows if d is not None}
 
 
 def _decisions_at(session: Session, at: Any) -> dict[int, Decision]:

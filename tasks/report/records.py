@@ -72,3 +72,6 @@ class RoutingRecord:
     conclusive_verdict: str | None = None
     conclusive_buy: Endpoint | None = None
     """The buy alternative that newest conclusive decision judged against."""
+    marked_done: tuple[str, str] | None = None
+    """The owner's "Mark as done" on the latest decision: (Slack user, UTC date). Production
+    no longer calls the fine-tune, so the route follows the buy alternative."""

@@ -56,6 +56,14 @@ def route_for(record: RoutingRecord) -> Route | None:
     def to(target: Target, endpoint: Endpoint, reason: str) -> Route:
         return Route(record.workload, target, endpoint, verdict, quarter, reason)
 
+    if record.marked_done is not None and record.latest_buy is not None:
+        user, on = record.marked_done
+        return to(
+            "buy",
+            record.latest_buy,
+            f"{verdict} in {quarter}, marked done by {user} on {on}: production was switched "
+            f"to the buy alternative {record.latest_buy.name}",
+        )
     if verdict == "retire" and record.latest_buy is not None:
         return to(
             "buy",

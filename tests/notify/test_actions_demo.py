@@ -97,6 +97,8 @@ def test_the_demo_retire_notice_is_acknowledged_and_rerun_from_slack(
             assert signed_post(ep.url, ack, secret=SECRET) == 200
             rerun = click("rerun", user="U0SUPPORT", channel="D0SUPPORT", ts=ts, action_ts="2.2")
             assert signed_post(ep.url, rerun, secret=SECRET) == 200  # runs the flow inline
+            done = click("done", user="U0SUPPORT", channel="D0SUPPORT", ts=ts, action_ts="3.3")
+            assert signed_post(ep.url, done, secret=SECRET) == 200
 
     thread = [m.text for m in slack.state.messages if m.thread_ts == ts]
     assert thread[0] == ":eyes: <@U0SUPPORT> acknowledged this notice."
@@ -107,5 +109,15 @@ def test_the_demo_retire_notice_is_acknowledged_and_rerun_from_slack(
         actions = [(str(a.action), a.slack_user) for a in session.scalars(select(NoticeAction))]
         decision = session.scalars(select(Decision)).one()
         assert (decision.attempt, decision.revision) == (2, 2)
-    assert actions == [("acknowledge", "U0SUPPORT"), ("rerun", "U0SUPPORT")]
+    assert actions == [("acknowledge", "U0SUPPORT"), ("rerun", "U0SUPPORT"), ("done", "U0SUPPORT")]
+    # "Mark as done": the routing export follows the switch
+    from tasks.report.reader import routing_records
+    from tasks.report.routing import route_for
+
+    with ctx.sessions.begin() as session:
+        (record,) = [r for r in routing_records(session) if r.workload == "ticket-triage"]
+    assert record.marked_done is not None and record.marked_done[0] == "U0SUPPORT"
+    route = route_for(record)
+    assert route is not None and route.target == "buy"
+    assert "marked done by U0SUPPORT" in route.reason
     ctx.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -50,6 +51,15 @@ def test_route_follows_the_verdict(
     assert route is not None
     assert (route.target, route.endpoint.route) == (target, model)
     assert says in route.reason
+
+
+@pytest.mark.parametrize("verdict", ["keep", "watch", "inconclusive", "retire"])
+def test_a_decision_marked_done_routes_to_its_buy(verdict: str) -> None:
+    record = dataclasses.replace(rec(verdict, "keep"), marked_done=("U0ANA", "2026-12-02"))
+    route = route_for(record)
+    assert route is not None
+    assert (route.target, route.endpoint.route) == ("buy", "openai/frontier-q4")
+    assert "marked done by U0ANA on 2026-12-02" in route.reason
 
 
 def test_a_workload_without_fine_tune_or_buy_has_no_route() -> None:
