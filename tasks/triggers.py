@@ -113,6 +113,9 @@ def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
 
     if not causes or not get_current_settings().api.url or not triggered_deployment_exists():
         return []
+    # Prefect caches one events worker per process with the API it first saw: drain it so
+    # these events go to the server configured now (a long-lived process may have changed it).
+    EventsWorker.drain_all(timeout=5)
     emitted = [cause for cause in causes if emit_event(**trigger_event(cause)) is not None]
     EventsWorker.drain_all()
     return emitted
