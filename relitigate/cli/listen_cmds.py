@@ -34,13 +34,18 @@ def listen(
 ) -> None:
     """Act on notices from Slack: Acknowledge, Snooze, Re-run now, Dispute, Mark as done."""
     from relitigate.cli.listen_runner import listening, remind_forever
+    from relitigate.cli.serve_runner import stop_signals_interrupt
     from tasks.context import opened
 
     if not socket_mode and http is None:
         raise typer.BadParameter("nothing to listen on: drop --no-socket or add --http PORT")
     stop = threading.Event()
-    with opened() as ctx, listening(ctx, socket_mode=socket_mode, http_port=http,
-                                    http_host=host) as lines:  # fmt: skip
+    # Ctrl-C, kill -INT and SIGTERM stop the listener even when started as `cmd &`
+    with (
+        stop_signals_interrupt(),
+        opened() as ctx,
+        listening(ctx, socket_mode=socket_mode, http_port=http, http_host=host) as lines,
+    ):
         for line in lines:
             typer.echo(f"relitigate: {line}")
         typer.echo("relitigate: listening for notice actions (Ctrl-C stops)")

@@ -28,7 +28,7 @@ def serve_locally(port: int, limit: int | None) -> None:
     home = default_prefect_home()
     server = LocalPrefectServer(home=home, port=port)
     typer.echo(f"relitigate: starting the Prefect server (home {home}, log {server.log_path})")
-    with _stop_signals_interrupt():
+    with stop_signals_interrupt():
         try:
             server.start()
             typer.echo(f"relitigate: Prefect API {server.api_url} (UI on port {port})")
@@ -60,7 +60,7 @@ def serve_locally(port: int, limit: int | None) -> None:
 
 
 @contextlib.contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
+def stop_signals_interrupt() -> Iterator[None]:
     """Ctrl-C and SIGTERM (e.g. systemd stopping us) unwind, so the server is stopped.
 
     SIGINT gets Python's handler even when the parent ignored it (a shell's ``cmd &``), so

@@ -19,6 +19,11 @@ APP_TOKEN = "xa" + "pp-1-CANARY-listen-app-token"
 SECRET = "CANARY-listen-signing-secret"
 
 
+def _as_if_started_with_ampersand() -> None:
+    """A shell's ``cmd &`` starts the command with SIGINT ignored: Ctrl-C must still stop it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _env(tmp_path: Path, slack: InteractiveSlackServer) -> dict[str, str]:
     from registry.db import upgrade_to_head
 
@@ -43,7 +48,7 @@ def test_listen_serves_socket_mode_and_the_signed_endpoint_until_interrupted(
         proc = subprocess.Popen(
             [sys.executable, "-m", "relitigate", "listen", "--http", "0"],
             env=_env(tmp_path, slack), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
+            text=True, preexec_fn=_as_if_started_with_ampersand,
         )  # fmt: skip
         try:
             assert proc.stdout is not None
