@@ -24,6 +24,7 @@ a process makes about ten round trips a second per key at full rate, not one per
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import hashlib
@@ -123,7 +124,7 @@ class _Blocks:
         self.left = 0
 
 
-class _Limiter:
+class _Limiter(abc.ABC):
     """A provider key's shared limiter; the backend takes (:meth:`_take`) and charges."""
 
     def __init__(self, budget: ProviderBudget) -> None:
@@ -156,11 +157,13 @@ class _Limiter:
         if self.tpm_name is not None:
             self._debt += tokens
 
+    @abc.abstractmethod
     async def _create(self) -> None:
-        raise NotImplementedError
+        """Make sure this key's budgets exist where they are kept."""
 
+    @abc.abstractmethod
     async def _take(self, name: str, amount: int) -> None:
-        raise NotImplementedError
+        """Take ``amount`` from budget ``name``, waiting until it has that much."""
 
 
 class RegistryLimiter(_Limiter):
