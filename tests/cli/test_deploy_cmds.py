@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,16 @@ def _api(api_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
         method="GET" if body is None else "POST",
     )  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        return json.loads(response.read())
+    # A busy SQLite-backed Prefect server answers 503 when its database is locked; Prefect's
+    # own client retries 429/502/503 with backoff (PREFECT_CLIENT_MAX_RETRIES), and so do we.
+    for attempt in range(6):
+        try:
+            with opener.open(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code not in {429, 502, 503} or attempt == 5:
+                raise
+            time.sleep(0.5 * 2**attempt)
 
 
 def _free_port() -> int:
