@@ -4,9 +4,12 @@ Each command group lives in its own module with a ``register(app)`` function. Mo
 litellm, Prefect, pandas and the engines inside the command bodies only, so ``--help`` and the
 registry commands stay fast.
 
-The console entry point (:func:`main`) registers only the module that defines the command
-asked for (see :data:`COMMAND_MODULES`), so ``relitigate report`` neither imports nor builds
-the parameters of the deploy, flow or notice commands. ``--help``, an unknown command, or a
+The console entry point (:func:`main`) first offers the command to the fast path of the
+read-only ``report`` and ``history`` forms (:mod:`relitigate.cli.lean_read`), which imports
+neither click, typer, pydantic nor the ORM; what it declines runs here. It registers only
+the module that defines the command asked for (see :data:`COMMAND_MODULES`), so
+``relitigate report`` neither imports nor builds the parameters of the deploy, flow or
+notice commands. ``--help``, an unknown command, or a
 command missing from that map gets every module. ``from relitigate.cli.app import app`` is
 the complete application (built on first access).
 
@@ -22,10 +25,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Annotated
-
-import click
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from relitigate.errors import (
     DEBUG_ENV,
@@ -35,6 +35,20 @@ from relitigate.errors import (
     quiet_prefect_console,
     report_failure,
 )
+
+if TYPE_CHECKING:
+    import click
+    import typer
+
+
+def _import_typer() -> None:
+    """Import click and typer as this module's globals (the options' annotations name
+    ``typer``): on first need, so that the fast path of ``report`` and ``history``
+    (:mod:`relitigate.cli.lean_read`) never loads them."""
+    global click, typer
+    import click
+    import typer
+
 
 COMMAND_MODULES: dict[str, str] = {
     "init": "registry_cmds",
@@ -119,6 +133,7 @@ EXIT_CODES_HELP = (
 
 
 def _new_app() -> typer.Typer:
+    _import_typer()
     app = typer.Typer(
         name="relitigate",
         help="Re-litigate production fine-tunes against the frontier model you could buy instead.",
@@ -134,6 +149,7 @@ def _new_app() -> typer.Typer:
 
 def command_names(app: typer.Typer) -> set[str]:
     """Top-level command and group names of ``app`` (as typer derives them)."""
+    _import_typer()
     from typer.main import get_command_name
 
     names = {
@@ -196,10 +212,18 @@ def main() -> None:
     from relitigate.prefect_env import apply_prefect_defaults
 
     apply_prefect_defaults()  # before any command imports Prefect or litellm: nothing phones home
+    from relitigate.cli import lean_read
+
+    served = lean_read.run(argv, os.environ)  # report and history, without typer or the ORM
+    if served is not None:
+        if served:
+            raise SystemExit(served)
+        return
     debug = debug_requested(argv, os.environ)
     if not debug:
         quiet_prefect_console(os.environ)
     app = build_app(_command_of(argv))
+    _import_typer()
     try:
         rc = app(standalone_mode=False)
     except SystemExit:

@@ -1,0 +1,300 @@
+"""The fast path of ``report`` and ``history`` (:mod:`relitigate.cli.lean_read`) prints exactly
+what the typer path prints, on SQLite and PostgreSQL, and hands it everything else."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from relitigate.cli import lean_read
+from tests.conftest import DIALECTS, make_database
+from tests.report.seed import decide, seed_registry
+
+pytestmark = pytest.mark.slow
+
+NOW = "2026-12-01T00:00:00+00:00"
+RUN = lean_read.run
+
+
+def _odd_decisions(url: str) -> None:
+    """Decisions with the unusual stored shapes the regular reader tolerates."""
+    from registry.db import make_engine
+    from registry.models import Decision, Notice, Workload
+
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    shapes: list[dict[str, Any]] = [
+        {"metrics": {}, "gates": {"not": "a list"}, "trend": None, "reproducibility": {}},
+        {
+            "metrics": {"fine_tune": "a string", "buy": {"name": 3, "quality": [1]},
+                        "ratio": None, "sequential": {"items_total": 800, "share_called": 0.25,
+                        "saved_usd": 12.5, "stopped_at_wave": 2}, "reasons": ["r", 4]},
+            "gates": [{"status": "fail"}, {"name": "x", "status": "fail"}, {"name": "y"}],
+            "trend": {"metric": "quality difference", "threshold": -0.02,
+                      "quarters_to_erosion": 3.0, "life_stage": None},
+            "reproducibility": {"recommended_action": None},
+        },
+        {"metrics": {"unrelated": True}, "gates": [], "trend": {}, "reproducibility": {"x": 1}},
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        for i, shape in enumerate(shapes):
+            workload_id = conn.execute(
+                insert(Workload).returning(Workload.id),
+                {"name": f"odd-{i}", "case": "domain_expertise" if i else "cost_distillation",
+                 "volume_per_day": None if i else 5, "adopted_quarter": "2025Q1",
+                 "created_at": now, "updated_at": now},
+            ).scalar_one()  # fmt: skip
+            for quarter in ("2026Q3", "2026Q4"):
+                decision_id = conn.execute(
+                    insert(Decision).returning(Decision.id),
+                    {"workload_id": workload_id, "quarter": quarter, "verdict": "watch",
+                     "memo": "", "created_at": now, "updated_at": now, **shape},
+                ).scalar_one()  # fmt: skip
+                for kind, status in (("reminder", "sent"), ("watch", "failed")):
+                    conn.execute(
+                        insert(Notice),
+                        {"dedupe_key": f"{decision_id}:{kind}", "decision_id": decision_id,
+                         "workload_id": workload_id, "quarter": quarter, "kind": kind,
+                         "status": status, "payload": {}, "created_at": now},
+                    )  # fmt: skip
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def registry_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A registry with five workloads over four quarters, plus odd stored shapes."""
+    from registry.db import make_engine, session_factory
+
+    folder = tmp_path_factory.mktemp("lean")
+    with make_database(request.param, folder, tmp_path_factory, migrated=True) as url:
+        engine = make_engine(url)
+        with session_factory(engine).begin() as session:
+            seeded = seed_registry(session)
+            decide(session, seeded["echo"], "2026Q2", "keep", notice="digest")
+        engine.dispose()
+        _odd_decisions(url)
+        yield url
+
+
+def _main(
+    argv: list[str], *, lean: bool, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[int, str, str, int | None]:
+    """Exit code, stdout, stderr of the entry point, and what the fast path returned."""
+    from relitigate.cli import app as cli
+
+    served: list[int | None] = []
+
+    def fast(args: Any, environ: Any) -> int | None:
+        served.append(RUN(args, environ) if lean else None)
+        return served[-1]
+
+    monkeypatch.setattr(lean_read, "run", fast)
+    monkeypatch.setattr("relitigate.cli.report_view.now_iso", lambda: NOW)
+    monkeypatch.setattr(sys, "argv", ["relitigate", *argv])
+    capsys.readouterr()
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    monkeypatch.undo()
+    return code, out, err, served[0]
+
+
+def _both(
+    url: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[tuple[int, str, str], int | None]:
+    """The fast path's outcome (asserted equal to the regular path's) and what it returned."""
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", url)
+    monkeypatch.delenv("RELITIGATE_DEBUG", raising=False)
+    code, out, err, _ = _main(argv, lean=False, monkeypatch=monkeypatch, capsys=capsys)
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", url)
+    monkeypatch.delenv("RELITIGATE_DEBUG", raising=False)
+    *fast, served = _main(argv, lean=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert (fast[0], fast[1], fast[2]) == (code, out, err)
+    return (code, out, err), served
+
+
+SERVED = [
+    ["report"],
+    ["report", "--format", "json"],
+    ["report", "--json"],
+    ["report", "-f", "md"],
+    ["report", "--format=TABLE"],
+    ["--debug", "report", "--quarter", "2026Q3", "--json"],
+    ["report", "--quarter=2026Q2", "--format", "md"],
+    ["report", "--quarter", "2025Q1"],
+    ["history", "bravo"],
+    ["history", "--json", "bravo"],
+    ["history", "odd-1", "--json"],
+    ["history", "odd-0"],
+    ["history", "echo", "--json"],
+]
+
+
+@pytest.mark.parametrize("argv", SERVED, ids=" ".join)
+def test_served_forms_print_what_the_regular_path_prints(
+    registry_url: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    (code, out, err), served = _both(registry_url, argv, monkeypatch, capsys)
+    assert (served, code, err) == (0, 0, "")
+    assert out.strip()
+
+
+def test_history_plot_writes_the_same_chart(
+    registry_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    plot = tmp_path / "h.png"
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", registry_url)
+    outcomes: list[Any] = []
+    for lean in (False, True):
+        argv = ["history", "bravo", "--plot", str(plot)]
+        outcomes.append(_main(argv, lean=lean, monkeypatch=monkeypatch, capsys=capsys))
+        outcomes.append(plot.read_bytes())
+        plot.unlink()
+        monkeypatch.setenv("RELITIGATE_DATABASE_URL", registry_url)
+    regular, regular_png, fast, fast_png = outcomes
+    assert fast[:3] == regular[:3] and fast[3] == 0
+    assert fast[2] == f"wrote {plot}\n" and fast_png == regular_png
+    assert regular_png.startswith(b"\x89PNG")
+
+
+DECLINED = [
+    ["report", "--format", "csv"],
+    ["report", "--format", "pdf"],
+    ["report", "--bogus"],
+    ["report", "--json", "--json"],
+    ["report", "--quarter", "2026Q5"],
+    ["report", "extra"],
+    ["report", "-fjson"],
+    ["history"],
+    ["history", "nope"],
+    ["history", "bravo", "alpha"],
+    ["history", "bravo", "--plot", "/"],
+    ["history", "bravo", "--plot"],
+    ["routing"],
+    ["report", "--help"],
+]
+
+
+@pytest.mark.parametrize("argv", DECLINED, ids=" ".join)
+def test_declined_forms_are_left_to_the_regular_path(
+    registry_url: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    (code, _out, err), served = _both(registry_url, argv, monkeypatch, capsys)
+    assert served is None
+    assert code == 0 or err.startswith(("relitigate: error: ", "Usage: "))
+
+
+@pytest.mark.parametrize("migrated", [False, True], ids=["empty", "older-schema"])
+def test_an_unready_registry_is_left_to_the_regular_path(
+    dialect: str, migrated: bool, tmp_path: Path, tmp_path_factory: Any,
+    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+) -> None:  # fmt: skip
+    with make_database(dialect, tmp_path, tmp_path_factory, migrated=migrated) as url:
+        if migrated:
+            from registry.db import make_engine
+
+            engine = make_engine(url)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+            engine.dispose()
+        (code, _out, err), served = _both(url, ["report", "--json"], monkeypatch, capsys)
+    assert served is None and code == 2
+    assert "relitigate init" in err
+
+
+def test_a_missing_sqlite_file_is_left_to_the_regular_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    (code, _out, err), served = _both(url, ["history", "x"], monkeypatch, capsys)
+    assert served is None and code == 2 and "not initialised" in err
+
+
+def test_the_fast_path_loads_neither_typer_nor_pydantic_nor_the_orm(registry_url: str) -> None:
+    """As the console script runs it, in a new process; its table is byte for byte the one
+    the regular path prints (a setting the fast path does not mirror sends it there)."""
+    code = (
+        "import sys\n"
+        "from relitigate.cli.app import main\n"
+        "sys.argv = ['relitigate', *sys.argv[1:]]\n"
+        "main()\n"
+        "heavy = ('typer', 'click', 'pydantic', 'pydantic_settings', 'sqlalchemy')\n"
+        "sys.stderr.write(repr(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    env = {**os.environ, "RELITIGATE_DATABASE_URL": registry_url}
+    outputs = []
+    for extra in ({}, {"RELITIGATE_REMINDER_DAYS": "7"}):
+        done = subprocess.run(
+            [sys.executable, "-c", code, "report"], env={**env, **extra}, capture_output=True,
+            timeout=120, check=True,
+        )  # fmt: skip
+        outputs.append(done)
+    fast, regular = outputs
+    assert fast.stderr == b"[]"
+    assert b"sqlalchemy" in regular.stderr and b"typer" in regular.stderr
+    assert fast.stdout == regular.stdout and b"bravo" in fast.stdout
+
+
+def test_the_settings_are_resolved_as_the_settings_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.settings import Settings
+
+    for name in list(os.environ):
+        if name.upper().startswith("RELITIGATE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert lean_read.database_url(os.environ) == Settings().resolved_database_url()
+    monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RELITIGATE_SLACK_TOKEN", "xoxb-1")
+    assert lean_read.database_url(os.environ) == Settings().resolved_database_url()
+    monkeypatch.setenv("RELITIGATE_DATABASE_URL", "sqlite:////x/y.sqlite3")
+    assert lean_read.database_url(os.environ) == "sqlite:////x/y.sqlite3"
+    for name, value in (
+        ("relitigate_database_url", "sqlite:////z.sqlite3"),
+        ("RELITIGATE_REMINDER_DAYS", "7"),
+        ("RELITIGATE_DATABASE_URL", " "),
+    ):
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            with pytest.raises(lean_read.Declined):
+                lean_read.database_url(os.environ)
+
+
+def test_the_copied_constants_match_their_sources() -> None:
+    from pydantic import SecretStr
+
+    from registry.db import SCHEMA_REVISION
+    from registry.models import Case, NoticeKind, NoticeStatus, Verdict
+    from tasks.report.service import INDENT_MAX_ROWS
+    from tasks.settings import Settings
+
+    assert lean_read.SCHEMA_REVISION == SCHEMA_REVISION
+    assert lean_read._INDENT_MAX_ROWS == INDENT_MAX_ROWS
+    for copied, source in (
+        (lean_read.CASES, Case), (lean_read.VERDICTS, Verdict),
+        (lean_read.NOTICE_KINDS, NoticeKind), (lean_read.NOTICE_STATUSES, NoticeStatus),
+    ):  # fmt: skip
+        assert copied == {m.value for m in source}
+    assert set(Settings.model_fields) == lean_read.SETTINGS_FIELDS
+    validated = {
+        field
+        for decorator in Settings.__pydantic_decorators__.field_validators.values()
+        for field in decorator.info.fields
+    }
+    for field in lean_read.ANY_TEXT_FIELDS:
+        assert field not in validated
+        assert Settings.model_fields[field].annotation in (str, str | None, SecretStr | None)
