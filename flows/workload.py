@@ -96,6 +96,9 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
     if done is not None and plan_run.replacing.supersedes is not None:
         logger.info("%s %s was inconclusive: retrying its errored items", workload, quarter)
     plan = await asyncio.to_thread(plan_workload, ctx, workload)
+    if plan.left:
+        logger.info("%s %s: deprecating buys left the comparison, not benchmarked: %s",
+                    workload, quarter, ", ".join(plan.left))  # fmt: skip
     await asyncio.to_thread(preflight_workload, ctx, workload)  # before anything is paid
     levels = plan_run.retry_levels
     waves = await asyncio.to_thread(setup_waves, ctx, workload, quarter, plan_run.attempt)
@@ -113,7 +116,7 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
         await _in_waves(ctx, plan, waves, levels)
     summary = await decide_task(
         ctx, workload, quarter, replacing=plan_run.replacing, attempt=plan_run.attempt,
-        flow_run_url=flow_run_url(ctx.settings.prefect_ui_url),
+        today=plan.today, flow_run_url=flow_run_url(ctx.settings.prefect_ui_url),
     )  # fmt: skip
     if summary.memo_path:
         memo = await asyncio.to_thread(Path(summary.memo_path).read_text, encoding="utf-8")
@@ -189,7 +192,7 @@ async def _in_waves(
     for wave in range(1, waves.waves + 1):
         if wave > 1:
             await buys(wave)
-        look = await look_task(ctx, waves, wave)
+        look = await look_task(ctx, waves, wave, today=plan.today)
         logger.info("%s %s wave %d/%d: %s", plan.workload, quarter, wave, waves.waves,
                     look.reason)  # fmt: skip
         if look.step != "continue":

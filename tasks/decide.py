@@ -30,9 +30,9 @@ from tasks.context import RegistryContext
 from tasks.decide_inputs import QuarterRuns, previous_decision, quarter_runs
 from tasks.decision import decide
 from tasks.decision.chart import outcome_chart_png
-from tasks.decision.deprecations import with_deprecations, without_deprecated
+from tasks.decision.deprecations import with_deprecations
 from tasks.decision.outcome import DecisionOutcome
-from tasks.deprecation_inputs import deprecation_review
+from tasks.deprecation_inputs import compared_workload
 from tasks.measured.facts import apply_readings, measured_json, record_readings, take_readings
 from tasks.notify import OutboxEntry, outbox_entry
 from tasks.waves import sequential_inputs
@@ -111,6 +111,7 @@ async def decide_task(
     *,
     replacing: Replacing = Replacing(),
     attempt: int | None = None,
+    today: date | None = None,
     flow_run_url: str | None = None,
 ) -> DecisionSummary:
     """Decide ``workload`` for ``quarter`` from its recorded runs and record the outcome.
@@ -121,7 +122,7 @@ async def decide_task(
     return await anyio.to_thread.run_sync(
         functools.partial(
             record_decision, ctx, workload, quarter, replacing=replacing, attempt=attempt,
-            flow_run_url=flow_run_url,
+            today=today, flow_run_url=flow_run_url,
         )
     )  # fmt: skip
 
@@ -138,7 +139,9 @@ def record_decision(
 ) -> DecisionSummary:
     """The decide task's body, callable without Prefect.
 
-    Decides from the runs of ``attempt`` (default the newest). A stored decision is returned
+    Decides from the runs of ``attempt`` (default the newest), on ``today`` (default the
+    current date; the flow passes its plan's day). A buy that a deprecation takes out of the
+    comparison needs no run: the plan did not benchmark it. A stored decision is returned
     as it is unless ``replacing`` lets this one replace it. When another process records the
     quarter first, its decision is returned (``reused``) and this one writes no memo and
     enqueues no notice. A workload that reads its volume or a production sample from
@@ -152,16 +155,16 @@ def record_decision(
         stored = get_decision(session, bundle.workload.id, quarter)
         if stored is not None and not replacing.force and stored.revision != replacing.supersedes:
             return _summary_of(workload, stored, reused=True)
+        today = today or date.today()
+        compared = compared_workload(session, bundle, today=today)
+        bundle = compared.bundle  # the buys that stay in the comparison
         attempt = attempt or max(1, _newest_attempt(session, bundle, quarter))
         runs = quarter_runs(session, bundle, quarter, attempt)
         if readings is not None:
             runs = apply_readings(session, bundle, runs, readings)
-        today = today or date.today()
-        review = deprecation_review(session, bundle, runs.inputs, today=today)
         inputs = sequential_inputs(session, bundle, runs, attempt)  # a stop's items, levels
-        outcome = decide(without_deprecated(inputs, review),
-                         rng_seed=zlib.crc32(quarter.encode()), today=today)  # fmt: skip
-        outcome = with_deprecations(outcome, review)
+        outcome = decide(inputs, rng_seed=zlib.crc32(quarter.encode()), today=today)
+        outcome = with_deprecations(outcome, compared.review)
         retry_passes = {c.name: runs.runs[c.id].retry_passes for c in bundle.candidates}
         write = _write(session, bundle, outcome, runs, attempt=attempt,
                        retry_passes=retry_passes, replacing=replacing)  # fmt: skip

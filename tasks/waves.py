@@ -11,6 +11,7 @@ already answered: nothing is paid twice.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +47,7 @@ from tasks.decision.sequential import (
 )
 from tasks.decision.sequential_inputs import at_look
 from tasks.decision.types import DecisionInputs
+from tasks.deprecation_inputs import compared_workload
 
 SPENDING: Spending = "obrien_fleming"
 
@@ -137,18 +139,24 @@ def wave_job(ctx: RegistryContext, job: BenchJob, wave: int) -> BenchJob:
 
 
 @task(name="look", task_run_name="look {setup.workload} wave {wave}", cache_policy=NONE)
-async def look_task(ctx: RegistryContext, setup: WaveSetup, wave: int) -> LookResult:
+async def look_task(
+    ctx: RegistryContext, setup: WaveSetup, wave: int, *, today: date | None = None
+) -> LookResult:
     """Take the look after ``wave`` and record it (see :func:`take_look`)."""
-    return await anyio.to_thread.run_sync(take_look, ctx, setup, wave)
+    look = functools.partial(take_look, ctx, setup, wave, today=today)
+    return await anyio.to_thread.run_sync(look)
 
 
 def take_look(
     ctx: RegistryContext, setup: WaveSetup, wave: int, *, today: date | None = None
 ) -> LookResult:
     """Decide on the items of waves 1..``wave`` at that look's levels; record the look, what
-    the buys were called on so far and the spend a stop saves."""
+    the buys were called on so far and the spend a stop saves. The buys are those compared on
+    ``today`` (a buy a deprecation takes out of the comparison is not benchmarked)."""
+    today = today or date.today()
     with ctx.sessions.begin() as session:
         bundle = load_workload(session, setup.workload, with_items=False)
+        bundle = compared_workload(session, bundle, today=today).bundle
         runs = quarter_runs(session, bundle, setup.quarter, setup.attempt)
         row = session.get(SequentialEvaluation, setup.evaluation_id)
         if row is None:
@@ -161,8 +169,7 @@ def take_look(
         levels: LookLevels | None = None
         if wave in plan.looks:
             levels = _levels(plan, wave, runs.inputs)
-            outcome = decide(at_look(runs.inputs, keys, levels), rng_seed=0,
-                             today=today or date.today())  # fmt: skip
+            outcome = decide(at_look(runs.inputs, keys, levels), rng_seed=0, today=today)
             verdict = outcome.verdict
             failed = tuple(
                 g.name for g in outcome.gates if g.kind == "criterion" and g.status == "fail"

@@ -5,10 +5,11 @@ catalog entry) or from litellm's price map; the caller hands the dates in. A dat
 horizon when it falls on or before ``today + deprecation_horizon_days`` (a date already past
 counts too). Then:
 
-- **a buy alternative** in the horizon leaves the comparison (:func:`without_deprecated`):
-  a switch to a model that is going away is no switch. The best remaining buy is compared,
-  and the memo says which buy left and why. When every buy is deprecating, none leaves
-  (there would be nothing to compare against) and the memo says so.
+- **a buy alternative** in the horizon leaves the comparison (:func:`compared_buys`): a
+  switch to a model that is going away is no switch. It is not benchmarked either (the
+  quarter's plan leaves it out, so nothing is paid for it); the best remaining buy is
+  compared, and the memo says which buy left and why. When every buy is deprecating, none
+  leaves (there would be nothing to compare against) and the memo says so.
 - **the fine-tune's serving route or its declared base model** in the horizon turns a
   ``keep`` into ``watch`` (:func:`with_deprecations`), with the date and what must happen
   before it; the watch notice follows the usual policy (``tasks/notify/policy.py``). A
@@ -118,12 +119,17 @@ def review_deprecations(
     return DeprecationReview(dropped_buys=dropped, fine_tune=fine_tune, notes=tuple(notes))
 
 
+def compared_buys(names: Sequence[str], review: DeprecationReview) -> tuple[str, ...]:
+    """The buy alternatives compared, and so benchmarked: ``names`` less those that leave."""
+    return tuple(name for name in names if name not in review.dropped_buys)
+
+
 def without_deprecated(inputs: DecisionInputs, review: DeprecationReview) -> DecisionInputs:
     """The inputs without the buys that leave the comparison."""
-    if not review.dropped_buys:
+    kept = compared_buys([b.name for b in inputs.buys], review)
+    if len(kept) == len(inputs.buys):
         return inputs
-    kept = tuple(b for b in inputs.buys if b.name not in review.dropped_buys)
-    return dataclasses.replace(inputs, buys=kept)
+    return dataclasses.replace(inputs, buys=tuple(b for b in inputs.buys if b.name in kept))
 
 
 def with_deprecations(outcome: DecisionOutcome, review: DeprecationReview) -> DecisionOutcome:

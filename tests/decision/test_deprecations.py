@@ -10,6 +10,7 @@ from tasks.decision import decide
 from tasks.decision.deprecations import (
     DEPRECATION_RULE,
     RouteDeprecation,
+    compared_buys,
     review_deprecations,
     with_deprecations,
     without_deprecated,
@@ -83,3 +84,19 @@ def test_a_retire_stays_retire_with_the_note() -> None:
     assert outcome.recommended_action.endswith(
         "Note: test/ft is deprecated on 2026-12-20 (declared)."
     )
+
+
+def test_the_buys_compared_are_those_benchmarked() -> None:
+    buys = [("strong", "test/strong"), ("weak", "test/weak")]
+
+    def compared(**routes: date) -> tuple[str, ...]:
+        review = review_deprecations(
+            buys, fine_tune_route="test/ft", base_model=None, dates=_dates(**routes),
+            today=TODAY, horizon_days=90,
+        )  # fmt: skip
+        return compared_buys([name for name, _ in buys], review)
+
+    assert compared() == ("strong", "weak")
+    assert compared(strong=date(2027, 1, 31)) == ("weak",)
+    # every buy deprecating: all stay, or there would be nothing to compare against
+    assert compared(strong=date(2027, 1, 1), weak=date(2026, 11, 1)) == ("strong", "weak")
