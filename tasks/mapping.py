@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from registry.models import Candidate, Workload
 from registry.models import EvalItem as EvalItemRow
 from registry.runs import ItemResultRow, RunItemResult
+from tasks.decision.deprecations import deprecation_watch
 from tasks.decision.errors import InvalidInputsError
 from tasks.decision.outcome import DecisionOutcome
 from tasks.decision.sides import SideSummary
@@ -275,4 +276,5 @@ def notice_facts(
             channel=workload.slack_channel,
         ),
         reason=reason,
+        deprecation=deprecation_watch(outcome),
     )

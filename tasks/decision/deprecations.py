@@ -30,6 +30,8 @@ from tasks.decision.types import DecisionInputs
 
 DEPRECATION_RULE = 9
 """The rule number recorded when a deprecation turns ``keep`` into ``watch``."""
+DEPRECATION_KEY = "deprecation"
+"""The decision's reproducibility entry saying what goes away when rule 9 decided."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class DeprecationReview:
     """Buy alternatives that leave the comparison."""
     fine_tune: tuple[RouteDeprecation, ...] = ()
     """The fine-tune's serving route and/or base model, when deprecating."""
+    fine_tune_notes: tuple[str, ...] = ()
+    """One sentence for each of ``fine_tune``, in the same order."""
     notes: tuple[str, ...] = ()
     """Sentences for the memo's reasons."""
 
@@ -113,10 +117,17 @@ def review_deprecations(
                 f"{horizon_days}-day deprecation horizon; the best remaining buy is compared"
             )
     fine_tune = tuple(d for route in (fine_tune_route, base_model) if (d := due(route)))
-    for d in fine_tune:
-        what = "base model" if d.route == base_model else "serving route"
-        notes.append(f"the fine-tune's {what} {_phrase(d, today)}")
-    return DeprecationReview(dropped_buys=dropped, fine_tune=fine_tune, notes=tuple(notes))
+    fine_tune_notes = tuple(
+        f"the fine-tune's {'base model' if d.route == base_model else 'serving route'} "
+        f"{_phrase(d, today)}"
+        for d in fine_tune
+    )
+    return DeprecationReview(
+        dropped_buys=dropped,
+        fine_tune=fine_tune,
+        fine_tune_notes=fine_tune_notes,
+        notes=(*notes, *fine_tune_notes),
+    )
 
 
 def compared_buys(names: Sequence[str], review: DeprecationReview) -> tuple[str, ...]:
@@ -140,7 +151,8 @@ def with_deprecations(outcome: DecisionOutcome, review: DeprecationReview) -> De
     reasons = (*outcome.reasons, *review.notes)
     if not review.fine_tune:
         return dataclasses.replace(outcome, reasons=reasons)
-    first = min(review.fine_tune, key=lambda d: d.on)
+    first, line = min(zip(review.fine_tune, review.fine_tune_notes, strict=True),
+                      key=lambda pair: pair[0].on)  # fmt: skip
     if outcome.verdict != "keep":
         action = f"{outcome.recommended_action} Note: {_phrase(first, outcome.decided_on)}."
         return dataclasses.replace(outcome, reasons=reasons, recommended_action=action)
@@ -156,4 +168,14 @@ def with_deprecations(outcome: DecisionOutcome, review: DeprecationReview) -> De
         reasons=reasons,
         recommended_action=action,
         notice_kind="watch",
+        reproducibility={**outcome.reproducibility, DEPRECATION_KEY: line},
     )
+
+
+def deprecation_watch(outcome: DecisionOutcome) -> str | None:
+    """What is going away, when the deprecation rule made the verdict ``watch`` (for the
+    notice's headline and lead); None otherwise."""
+    if outcome.rule != DEPRECATION_RULE:
+        return None
+    line = outcome.reproducibility.get(DEPRECATION_KEY)
+    return line if isinstance(line, str) else None

@@ -104,6 +104,7 @@ class NoticeFacts:
         flow_run_url: Link to the Prefect flow run, when a Prefect UI URL is known.
         owner: Where the owner can be reached.
         reason: For ``inconclusive``: why no verdict could be reached.
+        deprecation: For a ``watch`` the deprecation rule decided: what goes away and when.
     """
 
     workload: str
@@ -123,6 +124,7 @@ class NoticeFacts:
     flow_run_url: str | None = None
     owner: OwnerDestinations = field(default_factory=OwnerDestinations)
     reason: str | None = None
+    deprecation: str | None = None
 
 
 @dataclass(frozen=True)

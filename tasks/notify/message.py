@@ -107,6 +107,9 @@ def _lead(facts: NoticeFacts) -> str:
     buy = escape(facts.buy.model)
     if facts.verdict == "retire":
         return f"The fine-tune's advantage over *{buy}* has eroded."
+    if facts.verdict == "watch" and facts.deprecation:
+        going = escape(facts.deprecation)
+        return f"The fine-tune still holds against *{buy}*, but {going}: it must move before then."
     if facts.verdict == "watch":
         when = facts.trend.projected_erosion_quarter
         tail = f" by *{when}*" if when else " soon"
@@ -119,6 +122,8 @@ def _lead(facts: NoticeFacts) -> str:
 
 def headline(facts: NoticeFacts) -> str:
     """The notice's one-line title."""
+    if facts.verdict == "watch" and facts.deprecation:
+        return f"Watch: {facts.workload} fine-tune's model is being deprecated ({facts.quarter})"
     return _HEADLINES[facts.verdict].format(w=f"{facts.workload}", q=facts.quarter)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 
+from registry.models import Workload
 from tasks.decision import decide
 from tasks.decision.deprecations import (
     DEPRECATION_RULE,
@@ -16,7 +18,9 @@ from tasks.decision.deprecations import (
     without_deprecated,
 )
 from tasks.decision.outcome import DecisionOutcome
+from tasks.mapping import notice_facts
 from tasks.notify import plan_notice
+from tasks.notify.message import fallback_text
 from tests.decision.factory import binary, inputs, side
 
 TODAY = date(2026, 12, 1)
@@ -75,6 +79,21 @@ def test_a_deprecating_fine_tune_turns_keep_into_watch_with_a_notice(route: str)
     assert route in outcome.memo
     plan = plan_notice(outcome.verdict, previous=None)
     assert plan is not None and plan.kind == "watch"
+    # the owner's notice says what goes away and when, not that the fine-tune erodes
+    what = "base model" if route == "test/base" else "serving route"
+    text = fallback_text(notice_facts(outcome, Workload(name="w", volume_per_day=1000)))
+    assert text.startswith("Watch: w fine-tune's model is being deprecated (2026Q4).")
+    assert f"but the fine-tune's {what} {route} is deprecated on 2027-02-01 (litellm)" in text
+    assert "erodes" not in text
+
+
+def test_a_watch_of_the_trend_keeps_its_own_notice() -> None:
+    ft = side("ft", "fine_tune", binary(N, 330))
+    outcome = decide(inputs(ft, side("weak", "buy", binary(N, 300))), rng_seed=0, today=TODAY)
+    watched = dataclasses.replace(outcome, verdict="watch", notice_kind="watch")
+    facts = notice_facts(watched, Workload(name="w", volume_per_day=1000))
+    assert facts.deprecation is None
+    assert fallback_text(facts).startswith("Watch: w fine-tune is eroding (2026Q4).")
 
 
 def test_a_retire_stays_retire_with_the_note() -> None:
