@@ -1,8 +1,10 @@
 """The buy catalog end to end: catalog buys benchmarked against the simulator, and a new
 entry re-deciding each workload it challenges exactly once (``relitigate run --triggered``).
 
-Embedded path (Prefect's test harness); the Prefect-server path (events and a deployment
-trigger) is covered by the event's shape in ``tests/tasks/test_triggers.py``.
+Embedded path (Prefect's test harness). The Prefect-server path end to end (``relitigate
+sync`` emitting the events, the ``triggered`` deployment's automation starting one run per
+matching workload, a process worker running it) is ``tests/flows/test_server_e2e.py``; the
+event's shape is ``tests/tasks/test_triggers.py``.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Prefect's ``run_deployment`` and the registry read are stood in for here, so wha
 is the branch's own logic: a quarter decided for good starts no run; a run that crashed is
 started again (a ``fresh`` request resumes its attempt instead of starting yet another); the
 decision is read back from the registry; runs that never complete end in one line naming the
-deployment. The real thing (a Prefect server, workers, the simulator, a worker's runs killed)
-is ``bench/bench_scale.py``; the shared limit across processes is
-``tests/tasks/test_shared_rate_limits.py``.
+deployment. The real thing at CI size (a Prefect server, two process workers, the simulator
+answering 429 over a low limit every run shares) is ``tests/flows/test_server_e2e.py``; at
+bench size, with a worker's runs killed, ``bench/bench_scale.py``; the shared limit across
+processes alone is ``tests/tasks/test_shared_rate_limits.py``.
 """
 
 from __future__ import annotations
