@@ -12,6 +12,10 @@ the database driver (the standard library's ``sqlite3``, or ``psycopg`` for Post
 The rows, documents and text come from the same functions as the regular path
 (:mod:`tasks.report.rows`, :mod:`tasks.report.document`, :mod:`tasks.report.render`,
 :mod:`relitigate.cli.report_view`); only the reading is done here, with the same queries.
+``report`` does not decode the JSON columns of the latest decisions (megabytes over a
+thousand workloads): the database extracts the few values ``flatten`` reads
+(:data:`tasks.report.rows.METRICS_READ` and its siblings; SQLite's ``->``, PostgreSQL's
+``#>``) and :func:`tasks.report.rows.reduced` rebuilds columns that flatten the same.
 
 It serves a command only when it understands all of it, and otherwise *declines* (returns
 None, having written nothing) so that the typer application handles it as before, errors
@@ -296,10 +300,55 @@ class _Reader:
             self.conn.close()
 
 
-_RECORD_COLUMNS = (
-    'w.name, w."case", w.owner_email, w.volume_per_day, w.adopted_quarter, '
-    "d.id, d.quarter, d.verdict, d.metrics, d.gates, d.trend, d.reproducibility"
-)
+_WORKLOAD_COLUMNS = 'w.name, w."case", w.owner_email, w.volume_per_day, w.adopted_quarter'
+_FULL_COLUMNS = "d.metrics, d.gates, d.trend, d.reproducibility"
+
+
+def _reduced_columns(postgres: bool) -> str:
+    """One JSON array per decision holding only what ``flatten`` reads of its JSON columns
+    (:data:`tasks.report.rows.METRICS_READ` ...), and its whole (small) ``gates``: a report
+    over a thousand workloads then decodes kilobytes, not the megabytes of the columns."""
+    from tasks.report.rows import METRICS_READ, REPRODUCIBILITY_READ, TREND_READ
+
+    parts = []
+    for column, paths in (
+        ("d.metrics", METRICS_READ),
+        ("d.trend", TREND_READ),
+        ("d.reproducibility", REPRODUCIBILITY_READ),
+    ):
+        if postgres:
+            parts += [f"jsonb_typeof({column})", f"{column} <> '{{}}'::jsonb"]
+            parts += [f"{column} #> '{{{','.join(p)}}}'" for p in paths]
+        else:
+            parts += [f"json_type({column})", f"EXISTS (SELECT 1 FROM json_each({column}))"]
+            parts += [f"{column} -> '$.{'.'.join(p)}'" for p in paths]
+    packed = "jsonb_build_array" if postgres else "json_array"
+    return f"{packed}({', '.join(parts)}), d.gates"
+
+
+def _column(kind: Any, nonempty: Any, paths: Sequence[tuple[str, ...]], values: Any) -> Any:
+    """A JSON object column rebuilt from its type, emptiness and the values at ``paths``."""
+    from tasks.report.rows import reduced
+
+    if kind is None or kind == "null":
+        return None
+    if kind != "object":
+        raise Declined("JSON column")  # the regular reader's own handling decides
+    return reduced(paths, values) if nonempty else {}
+
+
+def _unpacked(reader: _Reader, packed: Any, gates: Any) -> tuple[Any, Any, Any, Any]:
+    """metrics, gates, trend and reproducibility from :func:`_reduced_columns`."""
+    from tasks.report.rows import METRICS_READ, REPRODUCIBILITY_READ, TREND_READ
+
+    values = reader.json(packed)
+    out = []
+    for paths in (METRICS_READ, TREND_READ, REPRODUCIBILITY_READ):
+        kind, nonempty, *rest = values[: 2 + len(paths)]
+        values = values[2 + len(paths) :]
+        out.append(_column(kind, nonempty, paths, rest))
+    metrics, trend, reproducibility = out
+    return metrics, reader.json(gates), trend, reproducibility
 
 
 def report_records(reader: _Reader, quarter: str | None) -> list[DecisionRecord]:
@@ -311,14 +360,15 @@ def report_records(reader: _Reader, quarter: str | None) -> list[DecisionRecord]
         wanted = "SELECT workload_id, quarter FROM decisions WHERE quarter = ?"
         params = (quarter,)
     rows = reader.rows(
-        f"SELECT {_RECORD_COLUMNS} FROM workloads AS w "
+        f"SELECT {_WORKLOAD_COLUMNS}, d.id, d.quarter, d.verdict, "
+        f"{_reduced_columns(reader.postgres)} FROM workloads AS w "
         f"LEFT OUTER JOIN ({wanted}) AS wanted ON wanted.workload_id = w.id "
         "LEFT OUTER JOIN decisions AS d "
         "ON d.workload_id = w.id AND d.quarter = wanted.quarter "
         "WHERE w.archived_at IS NULL ORDER BY w.name",
         params,
     )
-    return _records(reader, rows)
+    return _records(reader, rows, lambda columns: _unpacked(reader, *columns))
 
 
 def history_records(reader: _Reader, workload: str) -> tuple[str, list[DecisionRecord]]:
@@ -328,11 +378,14 @@ def history_records(reader: _Reader, workload: str) -> tuple[str, list[DecisionR
         raise Declined("no such workload")  # the regular path says so
     workload_id, case = found[0]
     rows = reader.rows(
-        f"SELECT {_RECORD_COLUMNS} FROM workloads AS w "
-        "JOIN decisions AS d ON d.workload_id = w.id WHERE w.id = ? ORDER BY d.quarter",
+        f"SELECT {_WORKLOAD_COLUMNS}, d.id, d.quarter, d.verdict, {_FULL_COLUMNS} "
+        "FROM workloads AS w JOIN decisions AS d ON d.workload_id = w.id "
+        "WHERE w.id = ? ORDER BY d.quarter",
         (workload_id,),
     )
-    return _known(case, CASES), _records(reader, rows)
+    return _known(case, CASES), _records(
+        reader, rows, lambda columns: tuple(reader.json(c) for c in columns)
+    )
 
 
 def _known(value: Any, allowed: frozenset[str]) -> str:
@@ -342,7 +395,11 @@ def _known(value: Any, allowed: frozenset[str]) -> str:
     return str(value)
 
 
-def _records(reader: _Reader, rows: list[Any]) -> list[DecisionRecord]:
+def _records(
+    reader: _Reader, rows: list[Any], decode: Callable[[Sequence[Any]], Sequence[Any]]
+) -> list[DecisionRecord]:
+    """``tasks.report.reader._record_of_row`` over each row; ``decode`` gives the metrics,
+    gates, trend and reproducibility of a row's last columns."""
     notices = _notices(reader, [r[5] for r in rows if r[5] is not None])
     out = []
     for name, case, owner, volume, adopted, decision_id, quarter, verdict, *columns in rows:
@@ -358,7 +415,7 @@ def _records(reader: _Reader, rows: list[Any]) -> list[DecisionRecord]:
         if decision_id is None:
             out.append(DecisionRecord(**base))
             continue
-        metrics, gates, trend, reproducibility = (reader.json(c) for c in columns)
+        metrics, gates, trend, reproducibility = decode(columns)
         notice = notices.get(decision_id)
         out.append(
             DecisionRecord(

@@ -81,6 +81,62 @@ IDENTITY_COLUMNS = frozenset({"workload", "case", "owner_email", "volume_per_day
 """What a row without a decision keeps (who the workload is); the rest is blank."""
 
 
+Path = tuple[str, ...]
+"""Keys into a JSON column, outermost first."""
+
+METRICS_READ: tuple[Path, ...] = (
+    ("n_items",),
+    ("reasons",),
+    ("ratio",),
+    ("difference",),
+    ("sequential",),
+    ("fine_tune", "name"),
+    ("fine_tune", "quality"),
+    ("fine_tune", "cost_per_useful_task_usd"),
+    ("buy", "name"),
+    ("buy", "route"),
+    ("buy", "quality"),
+    ("buy", "cost_per_useful_task_usd"),
+    ("money", "volume_per_day"),
+    ("money", "net_monthly_savings_usd"),
+)
+"""Every part of a decision's ``metrics`` that :func:`flatten` reads (a test checks): a
+reader may fetch only these values and rebuild the column with :func:`reduced`."""
+TREND_READ: tuple[Path, ...] = (
+    ("metric",),
+    ("threshold",),
+    ("quarters_since_adoption",),
+    ("life_stage",),
+    ("projected_erosion_quarter",),
+    ("quarters_to_erosion",),
+)
+"""Every part of a decision's ``trend`` that :func:`flatten` reads."""
+REPRODUCIBILITY_READ: tuple[Path, ...] = (("recommended_action",),)
+"""Every part of a decision's ``reproducibility`` that :func:`flatten` reads."""
+
+
+def at_path(value: Any, path: Path) -> Any:
+    """The value at ``path`` in a JSON value; None where a key is missing or a step is not
+    an object (as SQLite's ``->`` and PostgreSQL's ``#>`` answer)."""
+    return _get(value, *path)
+
+
+def reduced(paths: Sequence[Path], values: Sequence[Any]) -> dict[str, Any]:
+    """A non-empty JSON object column rebuilt from only ``values`` (:func:`at_path` of it at
+    each of ``paths``): :func:`flatten` reads from it what it reads from the whole column.
+
+    An empty, missing or null column is ``{}``, not this.
+    """
+    out: dict[str, Any] = {"": True}  # never read: keeps the rebuilt column non-empty
+    for path, value in zip(paths, values, strict=True):
+        *outer, last = path
+        node = out
+        for key in outer:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return out
+
+
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -298,3 +298,85 @@ def test_the_copied_constants_match_their_sources() -> None:
     for field in lean_read.ANY_TEXT_FIELDS:
         assert field not in validated
         assert Settings.model_fields[field].annotation in (str, str | None, SecretStr | None)
+
+
+class _Spy(Mapping[str, Any]):
+    """A JSON object that records each path read from it (``seen``)."""
+
+    def __init__(self, data: dict[str, Any], path: tuple[str, ...], seen: set[Any]) -> None:
+        self.data, self.path, self.seen = data, path, seen
+
+    def _at(self, key: str) -> Any:
+        self.seen.add((*self.path, key))
+        value = self.data[key]
+        return _Spy(value, (*self.path, key), self.seen) if isinstance(value, dict) else value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._at(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.data:
+            return self._at(key)
+        self.seen.add((*self.path, key))
+        return default
+
+    def __iter__(self) -> Iterator[str]:
+        self.seen.add((*self.path, "*"))  # the whole object: no reader may reduce it
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)  # emptiness: fetched on its own
+
+
+def _full_metrics() -> dict[str, Any]:
+    from tests.report.seed import metrics
+
+    full = metrics(ft_quality=0.9, buy_quality=0.8, savings=10.0, reasons=("a",))
+    full["sequential"] = {"items_total": 800, "stopped_at_wave": 2, "share_called": 0.5}
+    return full
+
+
+def test_flatten_reads_only_the_declared_parts_of_the_json_columns() -> None:
+    from tasks.report.records import DecisionRecord
+    from tasks.report.rows import METRICS_READ, REPRODUCIBILITY_READ, TREND_READ, flatten
+
+    columns = {
+        "metrics": (_full_metrics(), METRICS_READ),
+        "trend": ({"metric": "m", "threshold": 1.0, "quarters_since_adoption": 2,
+                   "life_stage": "x", "projected_erosion_quarter": None,
+                   "quarters_to_erosion": 1, "points": []}, TREND_READ),
+        "reproducibility": ({"recommended_action": "a", "hash": "h"}, REPRODUCIBILITY_READ),
+    }  # fmt: skip
+    for case in ("cost_distillation", "domain_expertise"):
+        seen: dict[str, set[Any]] = {name: set() for name in columns}
+        spies = {name: _Spy(data, (), seen[name]) for name, (data, _) in columns.items()}
+        flatten(DecisionRecord(workload="w", case=case, quarter="2026Q1", verdict="keep",
+                               metrics=spies["metrics"], trend=spies["trend"],
+                               reproducibility=spies["reproducibility"]))  # fmt: skip
+        for name, (_, declared) in columns.items():
+            assert seen[name], name
+            for path in seen[name]:
+                assert any(path[: len(p)] == p or p[: len(path)] == path for p in declared), (
+                    name, path,
+                )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        _full_metrics(),
+        {"fine_tune": "a string", "buy": {"name": 3, "quality": [1]}, "ratio": None},
+        {"unrelated": True},
+        {"money": [1], "n_items": True, "reasons": None, "sequential": {}},
+    ],
+)
+def test_a_reduced_metrics_column_flattens_as_the_whole_one(metrics: dict[str, Any]) -> None:
+    from tasks.report.records import DecisionRecord
+    from tasks.report.rows import METRICS_READ, at_path, flatten, reduced
+
+    def row(m: dict[str, Any]) -> dict[str, Any]:
+        return flatten(DecisionRecord(workload="w", case="cost_distillation", quarter="2026Q1",
+                                      verdict="keep", metrics=m))  # fmt: skip
+
+    rebuilt = reduced(METRICS_READ, [at_path(metrics, p) for p in METRICS_READ])
+    assert row(rebuilt) == row(metrics)
