@@ -17,7 +17,11 @@ Timed, each the median of ``--runs``:
   included): ``report --format json``, ``report`` (terminal table), ``history W --json``,
   ``history W --plot FILE.png``;
 * in process, imports done: reading and building the report (``load_report`` +
-  JSON text) and the history (``load_history``).
+  JSON text) and the history (``load_history``), and the same through the fast path that
+  the console script takes for them (``relitigate.cli.lean_read``, connection included).
+
+With ``--baseline``, each command's output is also compared with the baseline code's
+(``generated_at`` aside; the PNG byte for byte) and the result printed.
 
 Each whole command is also given its CPU time (user + system of the child process), which
 a busy machine inflates less than the wall time. ``--baseline DIR`` times the same commands
@@ -177,6 +181,20 @@ def run_command(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
+def _output(argv: list[str], env: dict[str, str], png: Path | None) -> object:
+    """What a command prints (or the chart it writes), ``generated_at`` aside."""
+    import json
+
+    out = subprocess.run(argv, env=env, check=True, capture_output=True).stdout
+    if png is not None:
+        return out, png.read_bytes()
+    if "--json" in argv or "json" in argv:
+        document = json.loads(out)
+        document.pop("generated_at")
+        return document
+    return out
+
+
 def _row(label: str, what: str, walls: list[float], cpus: list[float] | None) -> str:
     each = ", ".join(f"{t:.3f}" for t in walls)
     cpu = f"{statistics.median(cpus):.3f} s" if cpus else ""
@@ -203,6 +221,14 @@ def measure(
         (f"`history {workload} --plot h.png` (whole command)",
          ["history", workload, "--plot", str(folder / "h.png")]),
     ]  # fmt: skip
+    if baseline is not None:
+        for what, args in commands:
+            png = folder / "h.png" if "--plot" in args else None
+            same = _output([*cli, *args], codes[0][1], png) == _output(
+                [*cli, *args], codes[1][1], png
+            )
+            print(f"{label}: output of {what}: {'the same as' if same else 'DIFFERS from'}"
+                  " the baseline's", flush=True)  # fmt: skip
     timings: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(runs):  # interleaved: every variant sees the same load
         for what, args in commands:
@@ -227,11 +253,28 @@ def measure(
         with factory() as session:
             load_history(session, workload, generated_at="t")
 
+    def lean(*argv: str) -> Callable[[], None]:
+        def run() -> None:
+            import contextlib
+            import io
+
+            from relitigate.cli import lean_read
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert lean_read.run(argv, env) == 0, "the fast path declined"
+
+        return run
+
     in_process_report()  # warm imports and the connection pool
+    lean("report", "--format", "json")()
     for what, fn in (
         ("report: read + build + JSON, in process", in_process_report),
         ("history: read + build, in process", in_process_history),
-    ):
+        ("report: fast path, connect + read + build + JSON, in process",
+         lean("report", "--format", "json")),
+        ("history: fast path, connect + read + build + JSON, in process",
+         lean("history", workload, "--json")),
+    ):  # fmt: skip
         _median, times = median_of(runs, fn)
         rows.append(_row(label, what, times, None))
         print(rows[-1], flush=True)
