@@ -6,7 +6,8 @@ demo writes its own registry (SQLite) and eval sets under one folder, then, quar
 quarter, syncs a workloads file in which the buy alternatives are that quarter's simulated
 frontier releases and runs the real ``relitigate-quarter`` flow. Three workloads:
 
-- ``contract-review`` (domain expertise): the fine-tune keeps a wide, significant lead.
+- ``contract-review`` (domain expertise): the fine-tune keeps a wide, significant lead
+  (``keep``, until its base model's deprecation makes the last quarter a ``watch``).
 - ``ticket-triage`` (cost distillation): the frontier model improves every quarter until the
   fine-tune falls below 95% of its quality: ``keep``, then ``watch``, then ``retire`` and a
   notice for the owner.
@@ -16,9 +17,10 @@ frontier releases and runs the real ``relitigate-quarter`` flow. Three workloads
 
 In the last quarter the workloads file also gains a buy catalog: a new, cheaper frontier
 model (``frontier-flash``) that ``contract-review`` and ``ticket-triage`` pick by tag, so it
-challenges both fine-tunes without either workload naming it; and the base model the triage
-fine-tune was trained on is announced as deprecated within the warning horizon, which its
-decision and notice say.
+challenges both fine-tunes without either workload naming it. The same file announces that
+the base model the contract-review fine-tune was trained on is deprecated within the warning
+horizon: the fine-tune still beats every buy, but its ``keep`` becomes ``watch`` (rule 9),
+with the date and what must happen before it, and its owner gets a watch notice that says so.
 """
 
 from __future__ import annotations
@@ -73,7 +75,13 @@ CATALOG_QUARTER = "2026Q4"
 FLASH = SimModel("frontier-flash-2026q4", 0.80)
 """The catalog's new frontier model: cheaper, below both fine-tunes' quality."""
 TRIAGE_BASE = "openai/sim-triage-base-2025"
-"""The triage fine-tune's base model, whose deprecation is announced in the last quarter."""
+"""The triage fine-tune's base model."""
+CONTRACTS_BASE = "openai/sim-contracts-base-2025"
+"""The contract-review fine-tune's base model, whose deprecation is announced in the last
+quarter."""
+DEPRECATED_WORKLOAD = "contract-review"
+"""The workload whose fine-tune's base model is being deprecated (``watch`` in the last
+quarter)."""
 DEPRECATION_NOTICE_DAYS = 45
 """How far from the day the demo runs the base model's deprecation date lies."""
 
@@ -146,7 +154,9 @@ def _catalog(quarter: str, api_base: str, *, today: date) -> dict[str, Any]:
     flash = _candidate("frontier-flash", FLASH.name, api_base, (0.15, 0.6))
     return {
         "catalog": [{**flash, "tags": ["frontier", "cheap"]}],
-        "deprecations": {"routes": {TRIAGE_BASE: today + timedelta(days=DEPRECATION_NOTICE_DAYS)}},
+        "deprecations": {
+            "routes": {CONTRACTS_BASE: today + timedelta(days=DEPRECATION_NOTICE_DAYS)}
+        },
     }
 
 
@@ -169,7 +179,8 @@ def workloads_file(quarter: str, api_base: str, *, today: date | None = None) ->
                 "training_examples": 14_500,
                 "adopted": "2025Q3",
                 "eval_set": {"path": "evalsets/contract-review.jsonl", "scorer": {"kind": "exact"}},
-                "fine_tune": _candidate("contracts-ft", FINE_TUNES[1].name, api_base, (0.2, 0.8)),
+                "fine_tune": _candidate("contracts-ft", FINE_TUNES[1].name, api_base, (0.2, 0.8))
+                | {"base_model": CONTRACTS_BASE},
                 "buy": [_candidate("frontier", legal_buy.name, api_base, frontier_prices)],
                 **pick,
             },

@@ -18,7 +18,7 @@ def show_demo(folder: Path) -> None:
 
     from rich.console import Console
 
-    from relitigate.demo import run_demo
+    from relitigate.demo import DEPRECATED_WORKLOAD, run_demo
 
     console = Console()
     console.print(
@@ -42,8 +42,10 @@ def show_demo(folder: Path) -> None:
         if names:
             console.print(
                 f"{quarter}: new in the buy catalog: {', '.join(names)}; it challenged every "
-                "workload whose pick matches (`relitigate catalog`), and a deprecation in the "
-                "horizon is flagged (`relitigate report --deprecations`)"
+                "workload whose pick matches (`relitigate catalog`). The same quarter, "
+                f"{DEPRECATED_WORKLOAD}'s base model is deprecated within the horizon: its "
+                "fine-tune still wins, but is watched until it moves "
+                "(`relitigate report --deprecations`)"
             )
     _print_notices(console, result.database_url)
     console.print(f"\nMemos: {folder / 'memos'}/<workload>/<quarter>/memo.md (with trend.png)")
@@ -74,9 +76,11 @@ def _decisions_table(decisions: list[DecisionSummary]) -> Table:
 
 
 def _print_notices(console: Console, database_url: str) -> None:
-    """The outbox's notices, and the retire notice's text."""
+    """The outbox's notices, and the texts of the retire notice and the deprecation's watch
+    notice."""
     from registry.db import make_engine, session_factory
     from registry.notices import list_notices
+    from relitigate.demo import DEPRECATED_WORKLOAD
     from tasks.notify import payload_as_text
 
     engine = make_engine(database_url)
@@ -98,6 +102,12 @@ def _print_notices(console: Console, database_url: str) -> None:
     if retire is not None:
         console.print("\n[bold]The retire notice reads:[/]")
         console.print(payload_as_text(retire.payload), markup=False, highlight=False)
+    deprecation = next(
+        (n for n in notices if n.kind == "watch" and n.workload == DEPRECATED_WORKLOAD), None
+    )
+    if deprecation is not None:
+        console.print("\n[bold]The deprecation's watch notice reads:[/]")
+        console.print(payload_as_text(deprecation.payload), markup=False, highlight=False)
 
 
 def _cell(row: DecisionSummary | None) -> str:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from tests.reliability.guard.support import GUARD_DIR, guard_attempts
 
 
 @pytest.mark.slow
-def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> None:
+def test_demo_shows_keep_retire_with_notice_inconclusive_and_a_deprecation(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELITIGATE_", "PREFECT_"))}
     env["RELITIGATE_SLACK_TOKEN"] = "xo" + "xb-must-not-be-used-by-the-demo"
@@ -30,7 +31,8 @@ def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> 
     assert out.returncode == 0, out.stderr[-3000:]
     assert guard_attempts(guard_log) == []  # no connection outside loopback
     text = out.stdout
-    for word in ("keep", "watch", "retire", "inconclusive", "simulator", "The retire notice reads"):
+    for word in ("keep", "watch", "retire", "inconclusive", "simulator", "The retire notice reads",
+                 "The deprecation's watch notice reads"):  # fmt: skip
         assert word in text, word
 
     db = sqlite3.connect(folder / "registry.sqlite3")
@@ -42,10 +44,11 @@ def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> 
         )
     }
     assert len(verdicts) == 12  # three workloads x four quarters
-    assert {verdicts[("contract-review", q)] for q in ("2026Q1", "2026Q2", "2026Q3", "2026Q4")} == {
-        "keep"
-    }
+    assert {verdicts[("contract-review", q)] for q in ("2026Q1", "2026Q2", "2026Q3")} == {"keep"}
+    # still ahead of every buy, but its base model is deprecated within the horizon (rule 9)
+    assert verdicts[("contract-review", "2026Q4")] == "watch"
     assert verdicts[("ticket-triage", "2026Q1")] == "keep"
+    assert "watch" in {verdicts[("ticket-triage", q)] for q in ("2026Q2", "2026Q3")}
     assert verdicts[("ticket-triage", "2026Q4")] == "retire"
     # a flaky provider is never reported as erosion
     assert verdicts[("invoice-fields", "2026Q4")] == "inconclusive"
@@ -58,17 +61,21 @@ def test_demo_shows_keep_retire_with_notice_and_inconclusive(tmp_path: Path) -> 
     }
     assert ("ticket-triage", "2026Q4", "retire") in notices
     assert ("invoice-fields", "2026Q4", "inconclusive") in notices
+    assert ("contract-review", "2026Q4", "watch") in notices
     # the demo never uses a token from the caller's environment: nothing was sent
     assert {status for status, _ in notices.values()} == {"pending"}
     assert (folder / "memos" / "ticket-triage" / "2026Q4" / "memo.md").is_file()
     assert (folder / "memos" / "ticket-triage" / "2026Q4" / "trend.png").is_file()
-    # the fourth quarter's catalog challenger and the triage base model's deprecation
+    # the fourth quarter's catalog challenger, against both fine-tunes
     memo = (folder / "memos" / "ticket-triage" / "2026Q4" / "memo.md").read_text("utf-8")
     assert "`frontier-flash`" in memo
-    assert (
-        "Note: openai/sim-triage-base-2025 is deprecated on"
-        in notices[("ticket-triage", "2026Q4", "retire")][1]
-    )
-    assert "frontier-flash" in (
-        folder / "memos" / "contract-review" / "2026Q4" / "memo.md"
-    ).read_text("utf-8")
+    legal = (folder / "memos" / "contract-review" / "2026Q4" / "memo.md").read_text("utf-8")
+    assert "frontier-flash" in legal
+    # and the contract-review base model's deprecation: in its memo and its owner's notice,
+    # with the date and what must happen before it
+    going = (date.today() + timedelta(days=45)).isoformat()
+    assert f"base model openai/sim-contracts-base-2025 is deprecated on {going}" in legal
+    watch = notices[("contract-review", "2026Q4", "watch")][1]
+    assert watch.startswith("Watch: contract-review fine-tune's model is being deprecated")
+    assert f"Keep contracts-ft for now, but before {going}" in watch
+    assert "retrain it on a current base model" in watch
