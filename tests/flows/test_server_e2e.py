@@ -216,8 +216,9 @@ def _start_worker(st: Stack, i: int) -> Background:
         RELITIGATE_DATA_DIR=str(st.folder / f"worker-{i}-data"),
         PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_HEARTBEAT_SECONDS="5",
     )  # fmt: skip
-    argv = [str(Path(sys.executable).with_name("prefect")), "worker", "start",
-            "--pool", "relitigate-local", "--type", "process", "--name", f"w{i}"]  # fmt: skip
+    # At most two runs each: the fan-out's three runs, all waiting at once, need both.
+    argv = [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool",
+            "relitigate-local", "--type", "process", "--name", f"w{i}", "--limit", "2"]  # fmt: skip
     return Background.start(f"worker w{i}", argv, env=env, log_path=st.folder / f"w{i}.log")
 
 
@@ -308,12 +309,32 @@ def _causes(url: str) -> set[tuple[str, str, str | None]]:
     return {(name, cause, token) for name, cause, token in rows}
 
 
-def _ran_on_a_worker(st: Stack, run: Any) -> bool:
-    """Whether exactly one worker started ``run`` (both may try; the server lets one)."""
+def _worker_of(st: Stack, run: Any) -> str:
+    """The worker that started ``run`` (both may try: the server lets one)."""
     took = f"submitting flow run '{run.id}'"
     lost = f"Aborted submission of flow run '{run.id}'"
-    logs = [w.log_path.read_text(encoding="utf-8", errors="replace") for w in st.workers]
-    return sum(took in text and lost not in text for text in logs) == 1
+    ran = []
+    for worker in st.workers:
+        text = worker.log_path.read_text(encoding="utf-8", errors="replace")
+        if took in text and lost not in text:
+            ran.append(worker.name)
+    assert len(ran) == 1, (run.name, ran, st.logs())
+    return ran[0]
+
+
+def _wait_for_workers(st: Stack, timeout_s: float = 90) -> None:
+    """Until both workers are online in the pool."""
+    from prefect import get_client
+
+    async def online() -> int:
+        async with get_client() as client:
+            found = await client.read_workers_for_work_pool("relitigate-local")
+        return sum(w.status.value == "ONLINE" for w in found)
+
+    deadline = time.monotonic() + timeout_s
+    while asyncio.run(online()) < len(st.workers):
+        assert time.monotonic() < deadline, f"workers not online\n{st.logs()}"
+        time.sleep(0.5)
 
 
 def _model_stats(st: Stack, models: tuple[str, ...]) -> dict[str, int]:
@@ -340,6 +361,7 @@ def test_a_new_catalog_entry_runs_the_triggered_deployment_once_per_matching_wor
     assert {n: _decisions(st.registry)[n] for n in TRIG} == {n: (quarter, 1) for n in TRIG}
     assert st.sim.model_stats("trig-cheap")["requests"] == 0
 
+    _wait_for_workers(st)
     synced = json.loads(st.cli("sync", str(st.write_file(True)), "--json", home="sync").stdout)
     assert synced["catalog_added"] == ["cheap"]
     causes = sorted((c["workload"], c["cause"]) for c in synced["trigger_causes"])
@@ -353,7 +375,8 @@ def test_a_new_catalog_entry_runs_the_triggered_deployment_once_per_matching_wor
     by_workload = {}
     for run in runs:
         assert run.state.is_completed(), (run.name, run.state, st.logs())
-        assert run.work_pool_name == "relitigate-local" and _ran_on_a_worker(st, run), run
+        assert run.work_pool_name == "relitigate-local", run
+        _worker_of(st, run)
         request_sent = run.parameters["request"]
         assert request_sent["force"] is True, run.parameters
         (name,) = request_sent["workloads"]
@@ -391,6 +414,7 @@ def test_the_quarter_fans_out_over_two_workers_under_a_shared_limit(
     from flows.quarter import relitigate_quarter
 
     st = stack
+    _wait_for_workers(st)
     before = _model_stats(st, FAN_MODELS)
     monkeypatch.setenv("RELITIGATE_WORKLOAD_DEPLOYMENT", "relitigate-workload/fan-out")
     request = QuarterRequest(quarter=FAN_QUARTER, workloads=list(FAN), deliver=False)
@@ -412,7 +436,8 @@ def test_the_quarter_fans_out_over_two_workers_under_a_shared_limit(
     assert sorted(r.parameters["request"]["workload"] for r in runs) == sorted(FAN)
     for run in runs:
         assert run.state is not None and run.state.is_completed(), (run.name, run.state)
-        assert run.work_pool_name == "relitigate-local" and _ran_on_a_worker(st, run), run
+        assert run.work_pool_name == "relitigate-local", run
+    assert {_worker_of(st, run) for run in runs} == {w.name for w in st.workers}
 
     # The budget each model's calls shared lives on the server, one limit per model.
     async def rate_limits() -> list[Any]:
