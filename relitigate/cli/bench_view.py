@@ -76,19 +76,26 @@ def _bench(
 
     q = quarter or current_quarter()
     plan = plan_workload(ctx, workload)
-    names = [plan.fine_tune, *plan.buys]
+    names = [plan.fine_tune, *plan.buys]  # a buy leaving the comparison only when named
     if candidate is not None:
-        if candidate not in names:
+        if candidate not in (*names, *plan.left):
             from registry.errors import NotFoundError
 
             raise NotFoundError(
-                f"workload {workload!r} has no candidate {candidate!r} (it has: {', '.join(names)})"
+                f"workload {workload!r} has no candidate {candidate!r} "
+                f"(it has: {', '.join((*names, *plan.left))})"
             )
         names = [candidate]
     preflight_workload(ctx, workload)  # every candidate, before anything is spent on any
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console = Console(width=140, stderr=as_json)
+    if candidate is None and plan.left:
+        console.print(
+            f"Not benchmarked: {', '.join(plan.left)} (deprecated within the horizon, so out of "
+            "the comparison; --candidate NAME benchmarks one anyway)",
+            markup=False,
+        )
     outcomes: list[BenchmarkOutcome] = []
     with ProgressBars(console) as bars:
         for name in names:

@@ -157,3 +157,7 @@ def test_a_deprecating_buy_is_not_benchmarked_and_the_memo_says_why(
     assert {name: buys for name, (buys, _) in _stored(world["sessions"]).items()} == {
         name: ["frontier", "cheap"] for name in SIZES
     }
+    # `bench` leaves it out too, and says so
+    assert cli(monkeypatch, "bench", "whole", "--quarter", QUARTER) == 0
+    assert "Not benchmarked: old (deprecated within the horizon" in capsys.readouterr().out
+    assert completions(sim) == calls
