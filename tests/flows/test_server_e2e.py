@@ -417,6 +417,7 @@ def test_the_quarter_fans_out_over_two_workers_under_a_shared_limit(
     _wait_for_workers(st)
     before = _model_stats(st, FAN_MODELS)
     monkeypatch.setenv("RELITIGATE_WORKLOAD_DEPLOYMENT", "relitigate-workload/fan-out")
+    monkeypatch.setenv("RELITIGATE_MAX_CONCURRENT_WORKLOADS", str(len(FAN)))  # all at once
     request = QuarterRequest(quarter=FAN_QUARTER, workloads=list(FAN), deliver=False)
 
     async def quarter() -> Any:
