@@ -8,10 +8,10 @@ The console entry point (:func:`main`) first offers the command to the fast path
 read-only ``report`` and ``history`` forms (:mod:`relitigate.cli.lean_read`), which imports
 neither click, typer, pydantic nor the ORM; what it declines runs here. It registers only
 the module that defines the command asked for (see :data:`COMMAND_MODULES`), so
-``relitigate report`` neither imports nor builds the parameters of the deploy, flow or
-notice commands. ``--help``, an unknown command, or a
-command missing from that map gets every module. ``from relitigate.cli.app import app`` is
-the complete application (built on first access).
+``relitigate routing`` neither imports nor builds the parameters of the deploy, flow or
+notice commands. ``--help``, an unknown command, or a command missing from that map gets
+every module. ``from relitigate.cli.app import app`` is the complete application (built on
+first access); click and typer are imported when it is first built.
 
 Failures end in one line and an exit code (see :mod:`relitigate.errors`); ``--debug`` (before
 the command) or ``RELITIGATE_DEBUG=1`` adds the traceback. ``--version`` prints the version

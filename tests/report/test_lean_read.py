@@ -3,6 +3,7 @@ what the typer path prints, on SQLite and PostgreSQL, and hands it everything el
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -132,6 +133,7 @@ SERVED = [
     ["report", "--json"],
     ["report", "-f", "md"],
     ["report", "--format=TABLE"],
+    ["report", "--format", "csv", "--json"],
     ["--debug", "report", "--quarter", "2026Q3", "--json"],
     ["report", "--quarter=2026Q2", "--format", "md"],
     ["report", "--quarter", "2025Q1"],
@@ -150,6 +152,37 @@ def test_served_forms_print_what_the_regular_path_prints(
     (code, out, err), served = _both(registry_url, argv, monkeypatch, capsys)
     assert (served, code, err) == (0, 0, "")
     assert out.strip()
+
+
+class _BrokenPipe(io.StringIO):
+    """A stdout whose reader has gone (``relitigate report | head``)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_a_closed_stdout_ends_as_the_regular_path_ends(
+    registry_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    outcomes = []
+    for lean in (False, True):
+        with (tmp_path / f"out-{lean}").open("w") as sink:
+            stdout = sys.stdout
+            monkeypatch.setattr(sys, "stdout", _BrokenPipe(sink.fileno()))
+            monkeypatch.setenv("RELITIGATE_DATABASE_URL", registry_url)
+            code, _out, err, served = _main(["report"], lean=lean, monkeypatch=monkeypatch,
+                                            capsys=capsys)  # fmt: skip
+            sys.stdout = stdout
+        outcomes.append((code, err))
+        assert served == (1 if lean else None)
+    assert outcomes[0] == outcomes[1] == (1, "")
 
 
 def test_history_plot_writes_the_same_chart(
@@ -173,6 +206,7 @@ def test_history_plot_writes_the_same_chart(
 DECLINED = [
     ["report", "--format", "csv"],
     ["report", "--format", "pdf"],
+    ["report", "--format", "pdf", "--json"],
     ["report", "--bogus"],
     ["report", "--json", "--json"],
     ["report", "--quarter", "2026Q5"],
@@ -279,11 +313,12 @@ def test_the_copied_constants_match_their_sources() -> None:
 
     from registry.db import SCHEMA_REVISION
     from registry.models import Case, NoticeKind, NoticeStatus, Verdict
-    from tasks.report.service import INDENT_MAX_ROWS
+    from tasks.report.service import INDENT_MAX_ROWS, REPORT_FORMATS
     from tasks.settings import Settings
 
     assert lean_read.SCHEMA_REVISION == SCHEMA_REVISION
     assert lean_read._INDENT_MAX_ROWS == INDENT_MAX_ROWS
+    assert set(REPORT_FORMATS) == lean_read._ALL_REPORT_FORMATS >= lean_read.REPORT_FORMATS
     for copied, source in (
         (lean_read.CASES, Case), (lean_read.VERDICTS, Verdict),
         (lean_read.NOTICE_KINDS, NoticeKind), (lean_read.NOTICE_STATUSES, NoticeStatus),
