@@ -293,8 +293,10 @@ async def test_a_closed_port_stops_the_run_and_records_nothing(
     assert sink.rows == []
     summary = err.value.summary
     assert summary is not None and summary.status == "failed"
-    assert summary.items_done == CONNECTION_FAILURES_TO_ABORT  # then it stopped
-    assert summary.items_done < len(ITEMS)
+    # it stopped at the third failure in a row; items failing at the same moment on the other
+    # connections may finish before the stop reaches them, never a whole wave more
+    assert summary.items_done >= CONNECTION_FAILURES_TO_ABORT
+    assert summary.items_done < CONNECTION_FAILURES_TO_ABORT + spec.limits.concurrency
 
 
 async def test_an_endpoint_that_drops_every_call_stops_the_run() -> None:
