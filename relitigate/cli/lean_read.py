@@ -205,8 +205,8 @@ def _history_request(options: dict[str, str | None], positional: list[str]) -> R
     if len(positional) != 1:
         return None
     plot = options.get("--plot")
-    if plot is not None and not plot.isprintable():
-        return None
+    if plot is not None and not (plot.isprintable() and plot.isascii()):
+        return None  # click's echo of "wrote FILE" strips escapes, re-encodes to UTF-8
     return Request(
         command="history",
         fmt="json" if "--json" in options else "table",
@@ -276,7 +276,9 @@ class _Reader:
             if not path or path.startswith(("~", "file:")) or not os.path.isfile(path):
                 raise Declined("SQLite path")
             self.conn: Any = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-            self.conn.execute("BEGIN")  # one snapshot for every query, as the regular path
+            # As the registry's engine begins every transaction (a read-only or locked
+            # file fails here as it fails there): one snapshot for every query.
+            self.conn.execute("BEGIN IMMEDIATE")
             self.mark = "?"
         else:
             match = _POSTGRES_URL.fullmatch(url)

@@ -217,6 +217,7 @@ DECLINED = [
     ["history", "bravo", "alpha"],
     ["history", "bravo", "--plot", "/"],
     ["history", "bravo", "--plot"],
+    ["history", "bravo", "--plot", "/nonexistent-dir/\u00e9.png"],
     ["routing"],
     ["report", "--help"],
 ]
