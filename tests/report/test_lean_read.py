@@ -19,8 +19,6 @@ from relitigate.cli import lean_read
 from tests.conftest import DIALECTS, make_database
 from tests.report.seed import decide, seed_registry
 
-pytestmark = pytest.mark.slow
-
 NOW = "2026-12-01T00:00:00+00:00"
 RUN = lean_read.run
 
