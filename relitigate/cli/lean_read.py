@@ -563,10 +563,9 @@ def _history_output(
     png = None
     if request.plot is not None:
         from tasks.report.charts import history_chart_png
-        from tasks.report.frame import frame_of
 
         png = history_chart_png(
-            frame_of(rows), title=f"{request.workload}: fine-tune vs buy alternative by quarter"
+            rows, title=f"{request.workload}: fine-tune vs buy alternative by quarter"
         )
         request.plot.write_bytes(png)  # before any output: a failure here is declined
 

@@ -1,4 +1,4 @@
-"""PNG charts for reports (matplotlib's Agg canvas, no pyplot state). Frames in, bytes out.
+"""PNG charts for reports (matplotlib's Agg canvas, no pyplot state). Rows in, bytes out.
 
 - :func:`history_chart_png`: one workload over the quarters: both sides' quality with their
   intervals and the bar the fine-tune must clear; the advantage with its interval against
@@ -7,16 +7,17 @@
   threshold, and its net monthly savings, coloured by verdict.
 
 The sides' colours and the shared panels are the memo chart's (:mod:`tasks.decision.plotting`).
+Both take the plain rows of :mod:`tasks.report.rows` and never import pandas: ``history W
+--plot`` pays only matplotlib's import (and numpy's, under it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from tasks.decision import plotting as plot
-
-if TYPE_CHECKING:
-    import pandas as pd
+from tasks.report.rows import Row
 
 VERDICT_COLOURS = {
     "keep": "#2ca02c",
@@ -27,27 +28,28 @@ VERDICT_COLOURS = {
 MAX_OVERVIEW_WORKLOADS = 30
 
 
-def _floats(series: pd.Series) -> list[float]:
-    return [float("nan") if v is None else float(v) for v in series.astype("float64")]
+def _floats(rows: Sequence[Row], column: str) -> list[float]:
+    """``column`` of each row as a float, NaN where it is missing."""
+    return [float("nan") if r[column] is None else float(r[column]) for r in rows]
 
 
-def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
-    """Three panels over the decided quarters of one workload (oldest first)."""
-    decided = history[history["quarter"].notna()].sort_values("quarter")
-    labels = [str(q) for q in decided["quarter"]]
+def history_chart_png(history: Sequence[Row], *, title: str) -> bytes:
+    """Three panels over the decided quarters of one workload's rows (oldest first)."""
+    decided = sorted((r for r in history if r["quarter"] is not None), key=_quarter)
+    labels = [str(r["quarter"]) for r in decided]
     xs = list(range(len(labels)))
-    verdicts = [str(v) for v in decided["verdict"]]
-    case = str(decided["case"].iloc[-1]) if len(decided) else "cost_distillation"
+    verdicts = [str(r["verdict"]) for r in decided]
+    case = str(decided[-1]["case"]) if decided else "cost_distillation"
 
     fig = plot.new_figure(8.0, 8.0)
     quality, advantage, cost = fig.subplots(3, 1, sharex=True)
 
-    ft = _floats(decided["fine_tune_quality"])
-    buy = _floats(decided["buy_quality"])
+    ft = _floats(decided, "fine_tune_quality")
+    buy = _floats(decided, "buy_quality")
     _band(quality, xs, decided, "fine_tune_quality", plot.FINE_TUNE_COLOUR)
     _band(quality, xs, decided, "buy_quality", plot.BUY_COLOUR)
     plot.plot_sides(quality, (xs, ft), (xs, buy), note=" (95% CI)")
-    threshold = _floats(decided["advantage_threshold"])
+    threshold = _floats(decided, "advantage_threshold")
     if case == "cost_distillation":
         bar = [t * b for t, b in zip(threshold, buy, strict=True)]
         bar_label = "bar: threshold x buy quality"
@@ -57,10 +59,10 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     quality.plot(xs, bar, "--", color="0.35", label=bar_label)
     plot.finish_panel(quality, "quality")
 
-    value = _floats(decided["advantage"])
-    low = _floats(decided["advantage_low"])
-    high = _floats(decided["advantage_high"])
-    metric = str(decided["advantage_metric"].iloc[-1]) if len(decided) else "advantage"
+    value = _floats(decided, "advantage")
+    low = _floats(decided, "advantage_low")
+    high = _floats(decided, "advantage_high")
+    metric = str(decided[-1]["advantage_metric"]) if decided else "advantage"
     advantage.plot(xs, value, "-", color="0.6", zorder=1)
     for x, v, lo, hi, verdict in zip(xs, value, low, high, verdicts, strict=True):
         colour = VERDICT_COLOURS.get(verdict, "0.3")
@@ -74,8 +76,8 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     advantage.step(xs, threshold, "--", where="mid", color="0.2", label="threshold")
     plot.finish_panel(advantage, metric)
 
-    ft_cost = _floats(decided["fine_tune_cost_per_useful_task_usd"])
-    buy_cost = _floats(decided["buy_cost_per_useful_task_usd"])
+    ft_cost = _floats(decided, "fine_tune_cost_per_useful_task_usd")
+    buy_cost = _floats(decided, "buy_cost_per_useful_task_usd")
     plot.plot_sides(cost, (xs, ft_cost), (xs, buy_cost))
     plot.finish_cost_panel(cost, ft_cost + buy_cost)
     step = max(1, len(xs) // 16)
@@ -87,26 +89,30 @@ def history_chart_png(history: pd.DataFrame, *, title: str) -> bytes:
     return plot.png_bytes(fig)
 
 
-def _band(axes: Any, xs: list[int], frame: pd.DataFrame, column: str, colour: str) -> None:
-    low = _floats(frame[f"{column}_low"])
-    high = _floats(frame[f"{column}_high"])
+def _quarter(row: Row) -> str:
+    return str(row["quarter"])
+
+
+def _band(axes: Any, xs: list[int], rows: Sequence[Row], column: str, colour: str) -> None:
+    low = _floats(rows, f"{column}_low")
+    high = _floats(rows, f"{column}_high")
     axes.fill_between(xs, low, high, color=colour, alpha=0.15, linewidth=0)
 
 
-def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
+def overview_chart_png(report: Sequence[Row], *, title: str) -> bytes:
     """Advantage over threshold and net savings per workload (the most urgent first)."""
-    decided = report[report["verdict"].notna()].head(MAX_OVERVIEW_WORKLOADS)
-    names = [str(w) for w in decided["workload"]][::-1]
+    decided = [r for r in report if r["verdict"] is not None][:MAX_OVERVIEW_WORKLOADS]
+    names = [str(r["workload"]) for r in decided][::-1]
     ys = list(range(len(names)))
-    colours = [VERDICT_COLOURS.get(str(v), "0.3") for v in decided["verdict"]][::-1]
+    colours = [VERDICT_COLOURS.get(str(r["verdict"]), "0.3") for r in decided][::-1]
 
     fig = plot.new_figure(10.0, max(2.6, 0.42 * len(names) + 1.4))
     margin, savings = fig.subplots(1, 2, sharey=True)
 
-    value = _floats(decided["advantage"])[::-1]
-    low = _floats(decided["advantage_low"])[::-1]
-    high = _floats(decided["advantage_high"])[::-1]
-    threshold = _floats(decided["advantage_threshold"])[::-1]
+    value = _floats(decided, "advantage")[::-1]
+    low = _floats(decided, "advantage_low")[::-1]
+    high = _floats(decided, "advantage_high")[::-1]
+    threshold = _floats(decided, "advantage_threshold")[::-1]
     for y, v, lo, hi, t, colour in zip(ys, value, low, high, threshold, colours, strict=True):
         base = t if t == t else 0.0
         if lo == lo and hi == hi:
@@ -117,7 +123,7 @@ def overview_chart_png(report: pd.DataFrame, *, title: str) -> bytes:
     margin.set_yticks(ys, names)
     margin.grid(alpha=0.3, axis="x")
 
-    money = [0.0 if s != s else s for s in _floats(decided["net_monthly_savings_usd"])][::-1]
+    money = [0.0 if s != s else s for s in _floats(decided, "net_monthly_savings_usd")][::-1]
     savings.barh(ys, money, color=colours)
     savings.axvline(0.0, color="0.2", linewidth=1)
     savings.set_xlabel("net savings of the fine-tune, USD/month")

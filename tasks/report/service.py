@@ -76,19 +76,18 @@ def report_text(report: Report, fmt: str) -> str:
 def report_html(session: Session, report: Report) -> str:
     """The HTML page: overview chart, table, and history charts of the urgent workloads."""
     from tasks.report.charts import history_chart_png, overview_chart_png
-    from tasks.report.frame import decisions_frame, frame_of
     from tasks.report.html import render_html
 
     decided = [r for r in report.rows if r["verdict"] is not None]
     overview = (
-        overview_chart_png(frame_of(decided), title="Advantage against threshold, and net savings")
+        overview_chart_png(decided, title="Advantage against threshold, and net savings")
         if decided
         else None
     )
     histories: dict[str, bytes] = {}
     for row in decided[:MAX_HTML_HISTORIES]:
         name = str(row["workload"])
-        history = decisions_frame(reader.history_records(session, name))
+        history = decision_rows(reader.history_records(session, name))
         histories[name] = history_chart_png(history, title=f"{name}: by quarter")
     return render_html(
         report.document, title=report.title, overview_png=overview, history_pngs=histories
@@ -124,13 +123,11 @@ def load_history(session: Session, workload: str, *, generated_at: str) -> Histo
 
 
 def history_png(history: History) -> bytes:
-    """The history chart of a workload (matplotlib over a DataFrame of its rows)."""
+    """The history chart of a workload (matplotlib over its rows; no pandas)."""
     from tasks.report.charts import history_chart_png
-    from tasks.report.frame import frame_of
 
     return history_chart_png(
-        frame_of(history.rows),
-        title=f"{history.workload}: fine-tune vs buy alternative by quarter",
+        history.rows, title=f"{history.workload}: fine-tune vs buy alternative by quarter"
     )
 
 
