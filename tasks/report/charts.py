@@ -64,15 +64,7 @@ def history_chart_png(history: Sequence[Row], *, title: str) -> bytes:
     high = _floats(decided, "advantage_high")
     metric = str(decided[-1]["advantage_metric"]) if decided else "advantage"
     advantage.plot(xs, value, "-", color="0.6", zorder=1)
-    for x, v, lo, hi, verdict in zip(xs, value, low, high, verdicts, strict=True):
-        colour = VERDICT_COLOURS.get(verdict, "0.3")
-        if lo == lo and hi == hi:
-            advantage.vlines(x, lo, hi, color=colour, linewidth=2, zorder=2)
-        advantage.plot([x], [v], "o", color=colour, zorder=3)
-        if v == v:
-            advantage.annotate(
-                verdict, (x, v), textcoords="offset points", xytext=(6, 4), fontsize=8
-            )
+    _verdict_points(advantage, xs, value, low, high, verdicts)
     advantage.step(xs, threshold, "--", where="mid", color="0.2", label="threshold")
     plot.finish_panel(advantage, metric)
 
@@ -87,6 +79,39 @@ def history_chart_png(history: Sequence[Row], *, title: str) -> bytes:
         cost.set_xlim(-0.4, xs[-1] + 0.6)
     fig.suptitle(title)
     return plot.png_bytes(fig)
+
+
+def _verdict_points(
+    axes: Any,
+    xs: list[int],
+    value: list[float],
+    low: list[float],
+    high: list[float],
+    verdicts: list[str],
+) -> None:
+    """Each quarter's advantage as a dot with its interval, coloured and named by verdict.
+
+    One line and one set of intervals per colour (not per quarter): matplotlib's time grows
+    with the number of artists, and the pixels are the same.
+    """
+    points: dict[str, tuple[list[int], list[float]]] = {}
+    bars: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    for x, v, lo, hi, verdict in zip(xs, value, low, high, verdicts, strict=True):
+        colour = VERDICT_COLOURS.get(verdict, "0.3")
+        if lo == lo and hi == hi:
+            bar = bars.setdefault(colour, ([], [], []))
+            bar[0].append(x)
+            bar[1].append(lo)
+            bar[2].append(hi)
+        point = points.setdefault(colour, ([], []))
+        point[0].append(x)
+        point[1].append(v)
+        if v == v:
+            axes.annotate(verdict, (x, v), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    for colour, (bx, lows, highs) in bars.items():
+        axes.vlines(bx, lows, highs, color=colour, linewidth=2, zorder=2)
+    for colour, (px, vs) in points.items():
+        axes.plot(px, vs, "o", color=colour, zorder=3)
 
 
 def _quarter(row: Row) -> str:
