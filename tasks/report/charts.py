@@ -107,11 +107,24 @@ def _verdict_points(
         point[0].append(x)
         point[1].append(v)
         if v == v:
-            axes.annotate(verdict, (x, v), textcoords="offset points", xytext=(6, 4), fontsize=8)
+            _label(axes, x, v, verdict)
     for colour, (bx, lows, highs) in bars.items():
         axes.vlines(bx, lows, highs, color=colour, linewidth=2, zorder=2)
     for colour, (px, vs) in points.items():
         axes.plot(px, vs, "o", color=colour, zorder=3)
+
+
+def _label(axes: Any, x: float, y: float, text: str) -> None:
+    """``text`` 6 points right of and 4 above the data point ``(x, y)``, unclipped.
+
+    ``axes.annotate(text, (x, y), textcoords="offset points", xytext=(6, 4))`` draws the same
+    pixels, but checks on every layout and draw pass whether the point lies in the axes.
+    """
+    from matplotlib.transforms import Affine2D, ScaledTranslation
+
+    points = Affine2D().scale(axes.get_figure(root=True).dpi / 72)
+    transform = points + ScaledTranslation(x, y, axes.transData)
+    axes.text(6, 4, text, transform=transform, fontsize=8, clip_on=False)
 
 
 def _quarter(row: Row) -> str:
