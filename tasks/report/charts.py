@@ -13,6 +13,7 @@ Both take the plain rows of :mod:`tasks.report.rows` and never import pandas: ``
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +79,20 @@ def history_chart_png(history: Sequence[Row], *, title: str) -> bytes:
     if xs:
         cost.set_xlim(-0.4, xs[-1] + 0.6)
     fig.suptitle(title)
-    return plot.png_bytes(fig)
+    return _laid_out_png(fig)
+
+
+def _laid_out_png(fig: Any) -> bytes:
+    """``plot.png_bytes(fig)`` with one pass over the artists less: the same bytes.
+
+    ``fig.savefig`` first draws a figure that has a layout engine without rendering (the
+    engine runs on that pass), then draws it again to render. The canvas's own ``print_png``
+    draws once, running the engine at the start of that draw: on a long history (its ticks,
+    labels and legends) that leaves out about a third of the drawing.
+    """
+    buffer = io.BytesIO()
+    fig.canvas.print_png(buffer)
+    return buffer.getvalue()
 
 
 def _verdict_points(
