@@ -121,3 +121,17 @@ def test_the_history_chart_does_not_import_pandas() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_charts_leave_the_garbage_collector_as_they_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    history_chart_png(_history(2), title="t")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        overview_chart_png(_history(2), title="t")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
