@@ -1,4 +1,4 @@
-"""Report rows as pandas DataFrames, for the forms where pandas does the work: CSV and charts.
+"""Report rows as pandas DataFrames, for the form where pandas does the work: the CSV.
 
 The rows themselves (and the JSON documents, the terminal and markdown tables) come from
 :mod:`tasks.report.rows`, in plain Python; this module only turns them into a DataFrame with
@@ -29,5 +29,5 @@ def frame_of(rows: Sequence[Row]) -> pd.DataFrame:
 
 
 def decisions_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
-    """One row per record, sorted by workload then quarter (the history chart's input)."""
+    """One row per record, sorted by workload then quarter."""
     return frame_of(decision_rows(records))

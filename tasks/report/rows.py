@@ -8,7 +8,7 @@ ordered by urgency; :func:`totals` sums a report.
 Every value is already JSON-ready (``None`` for a missing or non-finite number, ``int`` for
 counts), so the JSON document and the terminal table need no pandas: a report over a thousand
 workloads is built in milliseconds and the command does not pay pandas' import.
-:mod:`tasks.report.frame` turns these rows into a DataFrame for the CSV and the charts.
+:mod:`tasks.report.frame` turns these rows into a DataFrame for the CSV; the charts take the rows.
 """
 
 from __future__ import annotations
