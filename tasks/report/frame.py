@@ -8,11 +8,10 @@ imported inside the functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tasks.report.records import DecisionRecord
-from tasks.report.rows import COLUMNS, INT_COLUMNS, Row, decision_rows
+from tasks.report.rows import COLUMNS, INT_COLUMNS, Row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,8 +25,3 @@ def frame_of(rows: Sequence[Row]) -> pd.DataFrame:
     for column in INT_COLUMNS:
         frame[column] = frame[column].astype("Int64")
     return frame
-
-
-def decisions_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
-    """One row per record, sorted by workload then quarter."""
-    return frame_of(decision_rows(records))

@@ -5,8 +5,8 @@ and returns what the CLI prints or writes.
 
 The rows, the JSON documents and the terminal/markdown tables are plain Python
 (:mod:`tasks.report.rows`); pandas is used, and imported, only where it does the work: the
-CSV (:func:`report_text` with ``csv``) and the charts of the HTML report and of
-``history --plot`` (matplotlib over DataFrames, :mod:`tasks.report.frame`).
+CSV (:func:`report_text` with ``csv``, :mod:`tasks.report.frame`). The charts of the HTML
+report and of ``history --plot`` are matplotlib over the same rows (:mod:`tasks.report.charts`).
 """
 
 from __future__ import annotations
