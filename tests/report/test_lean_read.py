@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from relitigate.cli import lean_read
+from relitigate.cli import lean_read, lean_registry
 from tests.conftest import DIALECTS, make_database
 from tests.report.seed import decide, seed_registry
 
@@ -290,12 +290,12 @@ def test_the_settings_are_resolved_as_the_settings_do(
         if name.upper().startswith("RELITIGATE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert lean_read.database_url(os.environ) == Settings().resolved_database_url()
+    assert lean_registry.database_url(os.environ) == Settings().resolved_database_url()
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RELITIGATE_SLACK_TOKEN", "xoxb-1")
-    assert lean_read.database_url(os.environ) == Settings().resolved_database_url()
+    assert lean_registry.database_url(os.environ) == Settings().resolved_database_url()
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", "sqlite:////x/y.sqlite3")
-    assert lean_read.database_url(os.environ) == "sqlite:////x/y.sqlite3"
+    assert lean_registry.database_url(os.environ) == "sqlite:////x/y.sqlite3"
     for name, value in (
         ("relitigate_database_url", "sqlite:////z.sqlite3"),
         ("RELITIGATE_REMINDER_DAYS", "7"),
@@ -303,8 +303,8 @@ def test_the_settings_are_resolved_as_the_settings_do(
     ):
         with monkeypatch.context() as patch:
             patch.setenv(name, value)
-            with pytest.raises(lean_read.Declined):
-                lean_read.database_url(os.environ)
+            with pytest.raises(lean_registry.Declined):
+                lean_registry.database_url(os.environ)
 
 
 def test_the_copied_constants_match_their_sources() -> None:
@@ -315,21 +315,21 @@ def test_the_copied_constants_match_their_sources() -> None:
     from tasks.report.service import INDENT_MAX_ROWS, REPORT_FORMATS
     from tasks.settings import Settings
 
-    assert lean_read.SCHEMA_REVISION == SCHEMA_REVISION
+    assert lean_registry.SCHEMA_REVISION == SCHEMA_REVISION
     assert lean_read._INDENT_MAX_ROWS == INDENT_MAX_ROWS
     assert set(REPORT_FORMATS) == lean_read._ALL_REPORT_FORMATS >= lean_read.REPORT_FORMATS
     for copied, source in (
-        (lean_read.CASES, Case), (lean_read.VERDICTS, Verdict),
-        (lean_read.NOTICE_KINDS, NoticeKind), (lean_read.NOTICE_STATUSES, NoticeStatus),
+        (lean_registry.CASES, Case), (lean_registry.VERDICTS, Verdict),
+        (lean_registry.NOTICE_KINDS, NoticeKind), (lean_registry.NOTICE_STATUSES, NoticeStatus),
     ):  # fmt: skip
         assert copied == {m.value for m in source}
-    assert set(Settings.model_fields) == lean_read.SETTINGS_FIELDS
+    assert set(Settings.model_fields) == lean_registry.SETTINGS_FIELDS
     validated = {
         field
         for decorator in Settings.__pydantic_decorators__.field_validators.values()
         for field in decorator.info.fields
     }
-    for field in lean_read.ANY_TEXT_FIELDS:
+    for field in lean_registry.ANY_TEXT_FIELDS:
         assert field not in validated
         assert Settings.model_fields[field].annotation in (str, str | None, SecretStr | None)
 
