@@ -166,6 +166,7 @@ def routing_records(session: Session) -> list[RoutingRecord]:
                 latest_quarter=last.quarter if last else None,
                 latest_verdict=last.verdict.value if last else None,
                 latest_reasons=tuple((last.metrics or {}).get("reasons") or ()) if last else (),
+                latest_deprecation=_deprecation(last.reproducibility) if last else None,
                 latest_buy=_buy_endpoint(last, own) if last else None,
                 conclusive_quarter=settled.quarter if settled else None,
                 conclusive_verdict=settled.verdict.value if settled else None,
@@ -174,6 +175,16 @@ def routing_records(session: Session) -> list[RoutingRecord]:
             )
         )
     return out
+
+
+DEPRECATION_KEY = "deprecation"
+"""``tasks.decision.deprecations.DEPRECATION_KEY`` (a test checks; importing it here would load
+the decision core for a routing table)."""
+
+
+def _deprecation(reproducibility: Mapping[str, Any] | None) -> str | None:
+    line = (reproducibility or {}).get(DEPRECATION_KEY)
+    return line if isinstance(line, str) else None
 
 
 def _marked_done(session: Session, decision_ids: list[int]) -> dict[int, tuple[str, str]]:

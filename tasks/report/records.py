@@ -65,6 +65,8 @@ class RoutingRecord:
     latest_quarter: str | None = None
     latest_verdict: str | None = None
     latest_reasons: tuple[str, ...] = ()
+    latest_deprecation: str | None = None
+    """What goes away and when, if the deprecation rule made the latest verdict ``watch``."""
     latest_buy: Endpoint | None = None
     """The buy alternative the latest decision judged against."""
     conclusive_quarter: str | None = None

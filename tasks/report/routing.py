@@ -95,10 +95,13 @@ def route_for(record: RoutingRecord) -> Route | None:
         )
     if record.fine_tune is None:
         return None
-    if verdict in ("keep", "watch"):
-        reason = f"{verdict} in {quarter}: the fine-tune's advantage holds"
-        if verdict == "watch":
-            reason += ", but is projected to erode soon"
+    if verdict == "keep":
+        reason = f"keep in {quarter}: the fine-tune's advantage holds"
+    elif verdict == "watch":
+        why = record.latest_deprecation or (
+            record.latest_reasons[0] if record.latest_reasons else "its advantage may not hold"
+        )
+        reason = f"watch in {quarter} ({why}); the route stays on the fine-tune for now"
     else:
         reason = "no decision yet: the fine-tune stays in production"
     return to("fine_tune", record.fine_tune, reason)

@@ -24,6 +24,7 @@ def rec(verdict: str | None, conclusive: str | None = None, **kw: Any) -> Routin
         latest_quarter="2026Q4" if verdict else None,
         latest_verdict=verdict,
         latest_reasons=kw.pop("reasons", ()),
+        latest_deprecation=kw.pop("deprecation", None),
         latest_buy=BUY_Q4 if verdict else None,
         conclusive_quarter="2026Q3" if conclusive else None,
         conclusive_verdict=conclusive,
@@ -35,7 +36,11 @@ def rec(verdict: str | None, conclusive: str | None = None, **kw: Any) -> Routin
     ("record", "target", "model", "says"),
     [
         (rec("keep", "keep"), "fine_tune", "hosted_vllm/ft-v3", "keep in 2026Q4"),
-        (rec("watch", "watch"), "fine_tune", "hosted_vllm/ft-v3", "projected to erode"),
+        (rec("watch", "watch", reasons=("projected to reach 0.95 in 2027Q1",)), "fine_tune",
+         "hosted_vllm/ft-v3", "watch in 2026Q4 (projected to reach 0.95 in 2027Q1)"),
+        (rec("watch", "keep", reasons=("every criterion passes", "base is deprecated"),
+             deprecation="the fine-tune's base model b is deprecated on 2027-01-16"),
+         "fine_tune", "hosted_vllm/ft-v3", "(the fine-tune's base model b is deprecated on"),
         (rec("retire", "retire"), "buy", "openai/frontier-q4", "retire in 2026Q4"),
         (rec("inconclusive", "keep", reasons=("too few items",)), "fine_tune",
          "hosted_vllm/ft-v3", "too few items"),
@@ -150,3 +155,10 @@ def test_a_self_hosted_fine_tune_without_endpoint_is_left_out() -> None:
             "hosted_vllm/")
         for d in yaml.safe_load(text)["model_list"]
     )  # fmt: skip
+
+
+def test_the_reader_finds_the_deprecation_where_the_decision_puts_it() -> None:
+    from tasks.decision.deprecations import DEPRECATION_KEY
+    from tasks.report import reader
+
+    assert reader.DEPRECATION_KEY == DEPRECATION_KEY
