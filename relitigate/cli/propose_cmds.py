@@ -121,6 +121,7 @@ def promote(
     from registry.errors import InvalidValueError
     from registry.proposals import get_proposal, mark_promoted
     from registry.sync import apply_sync, prepare_sync
+    from relitigate.cli.catalog_cmds import announce_causes, price_map_facts
     from relitigate.cli.registry_cmds import _engine_check, evalset_limits, open_checked_registry
 
     factory = open_checked_registry()
@@ -138,11 +139,18 @@ def promote(
             "memo; --force promotes it anyway"
         )
     _append_workload(workloads, name, entry)
-    plan = prepare_sync(workloads, limits=evalset_limits(), check=_engine_check)
+    # the whole file is synced, as `relitigate sync` does it: price-map facts, and any trigger
+    # cause the file's other changes record is announced
+    plan = prepare_sync(
+        workloads, limits=evalset_limits(), check=_engine_check, facts=price_map_facts
+    )
     with factory.begin() as session:
-        apply_sync(session, plan)
+        report = apply_sync(session, plan)
         mark_promoted(session, get_proposal(session, name), name)
-    typer.echo(f"promoted {name} to a workload in {workloads}; its proposal evidence is kept")
+    triggers = announce_causes(report.causes)
+    typer.echo(
+        f"promoted {name} to a workload in {workloads}; its proposal evidence is kept{triggers}"
+    )
 
 
 def _append_workload(path: Path, name: str, entry: dict[str, Any]) -> None:

@@ -122,6 +122,13 @@ def test_propose_checks_memo_records_and_promotes(
         assert _main(monkeypatch, "proposals", "promote", "large", "--workloads",
                      str(workloads)) == 0  # fmt: skip
         assert workloads.read_text().startswith("# production workloads\n")
+        capsys.readouterr()
+        # promoting syncs the whole file as `sync` does: a cause it records is announced
+        with evalset.open("a") as more:
+            more.write(json.dumps({"id": "t-new", "input": "which?", "target": "q1"}) + "\n")
+        assert _main(monkeypatch, "proposals", "promote", "large", "--workloads",
+                     str(workloads)) == 0  # fmt: skip
+        assert "1 trigger cause(s) for large" in capsys.readouterr().out
 
     with session_factory() as session:
         rows = {p.name: p for p in session.query(Proposal)}
