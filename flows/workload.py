@@ -99,7 +99,8 @@ async def _relitigate(ctx: RegistryContext, request: WorkloadRequest) -> Decisio
     if plan.left:
         logger.info("%s %s: deprecating buys left the comparison, not benchmarked: %s",
                     workload, quarter, ", ".join(plan.left))  # fmt: skip
-    await asyncio.to_thread(preflight_workload, ctx, workload)  # before anything is paid
+    calls = (plan.fine_tune, *plan.buys)  # the candidates the plan calls, checked first
+    await asyncio.to_thread(preflight_workload, ctx, workload, candidates=calls)
     levels = plan_run.retry_levels
     waves = await asyncio.to_thread(setup_waves, ctx, workload, quarter, plan_run.attempt)
     if waves is None:  # sequential evaluation off: every item, one fixed test

@@ -21,6 +21,7 @@ checkpoints every result into the registry as it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,19 +169,24 @@ async def run_benchmark(
     )  # fmt: skip
 
 
-def preflight_workload(ctx: RegistryContext, workload: str) -> None:
-    """Check every candidate of ``workload`` before anything is spent on any of them.
+def preflight_workload(
+    ctx: RegistryContext, workload: str, *, candidates: Collection[str] | None = None
+) -> None:
+    """Check the candidates of ``workload`` (``candidates``, default all) before anything is
+    spent on any of them.
 
     Credentials present, route resolvable and priced, scorer buildable (an LLM judge checks
     its own credentials), serving settings valid, and each distinct provider endpoint accepts
-    a connection. Raises the engine's named error.
+    a connection. Raises the engine's named error. A quarter passes the candidates of its
+    plan, so a buy that left the comparison (and is not called) cannot stop it.
     """
     from tasks.evaluation.preflight import check_candidate, check_endpoints
 
     with ctx.sessions.begin() as session:
         bundle = load_workload(session, workload, with_items=False)
         rows = [(c.name, c.runner.value, mapping.candidate_spec(c), dict(c.serving or {}))
-                for c in bundle.candidates]  # fmt: skip
+                for c in bundle.candidates
+                if candidates is None or c.name in candidates]  # fmt: skip
         scorer_raw = dict(bundle.workload.scorer or {})
     from tasks.evaluation.scorers import check_judge_independent
 

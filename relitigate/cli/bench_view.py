@@ -86,7 +86,9 @@ def _bench(
                 f"(it has: {', '.join((*names, *plan.left))})"
             )
         names = [candidate]
-    preflight_workload(ctx, workload)  # every candidate, before anything is spent on any
+    # the comparison's candidates (and a named one that left it), before anything is spent
+    checked = {plan.fine_tune, *plan.buys, *names}
+    preflight_workload(ctx, workload, candidates=checked)
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console = Console(width=140, stderr=as_json)

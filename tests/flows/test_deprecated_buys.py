@@ -22,6 +22,8 @@ from tests.flows.quarter_support import candidate, cli, completions, run_quarter
 QUARTER = "2026Q2"
 GOING = date.today() + timedelta(days=30)
 """The deprecated buy's date: within the default 90-day horizon."""
+RETIRED_KEY = "RELITIGATE_TEST_RETIRED_MODEL_KEY"
+"""The deprecated buy's key variable, unset: preflight checks only the buys the plan calls."""
 SIZES = {"whole": 120, "waves": 320}
 """Items per workload: ``whole`` turns sequential evaluation off, ``waves`` has two waves."""
 PROFILE = {
@@ -56,7 +58,8 @@ def _file(api_base: str) -> dict[str, Any]:
             "eval_set": {"path": f"{name}.jsonl", "scorer": {"kind": "exact"}},
             "fine_tune": candidate("ft", "ft-strong", api_base, price=0.05),
             "buy": [
-                candidate("old", "frontier-old", api_base),
+                # its key is not set: a buy that is not called must not stop the quarter
+                {**candidate("old", "frontier-old", api_base), "api_key_env": RETIRED_KEY},
                 candidate("frontier", "frontier-good", api_base),
             ],
             "catalog": {"tags": ["cheap"]},
@@ -94,6 +97,7 @@ def world(
     for name in ("RELITIGATE_SLACK_TOKEN", "RELITIGATE_SLACK_PLATFORM_CHANNEL",
                  "RELITIGATE_GPU_DEPLOYMENT", "PREFECT_API_URL"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(RETIRED_KEY, raising=False)
     monkeypatch.setenv("RELITIGATE_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RELITIGATE_DATA_DIR", str(tmp_path / "data"))
     with SimulatorServer(Profile.model_validate(PROFILE), evalsets) as sim:
