@@ -8,16 +8,18 @@ scan of deprecation dates. Two ways to act on them:
   (:func:`claim_triggered`), re-decides the current quarter of their workloads, and marks
   them done (:func:`finish_triggered`); a failed workload's causes are released for the
   next triggered run.
-- A Prefect server (``PREFECT_API_URL``): ``sync`` emits one Prefect event per new cause
-  (:func:`emit_cause_events`, ``relitigate.trigger.<kind>`` about resource
-  ``relitigate.workload.<name>``), and the ``triggered`` deployment's trigger in
-  ``deployments/prefect.yaml`` starts one run per event. A cause handed to Prefect is marked
-  done, so ``run --triggered`` does not decide it a second time.
+- A Prefect server (``PREFECT_API_URL``): ``sync`` emits one Prefect event per workload with
+  new causes (:func:`emit_cause_events`, ``relitigate.trigger.<kind>`` of its first cause,
+  about resource ``relitigate.workload.<name>``, every cause in the payload), and the
+  ``triggered`` deployment's trigger in ``deployments/prefect.yaml`` starts one run per
+  event: a sync that gives a workload two causes re-decides it once. A cause handed to
+  Prefect is marked done, so ``run --triggered`` does not decide it a second time.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -70,16 +72,33 @@ def finish_triggered(
         finish_causes(session, token=claim.token, quarter=quarter, decided=decided)
 
 
-def trigger_event(cause: CauseRecord) -> dict[str, Any]:
-    """The Prefect event (``emit_event`` keyword arguments) for one cause."""
+def trigger_event(cause: CauseRecord, *more: CauseRecord) -> dict[str, Any]:
+    """The Prefect event (``emit_event`` keyword arguments) for one workload's new causes:
+    named by the first, every cause listed in the payload's ``causes``."""
+    every = (cause, *more)
+    if any(c.workload != cause.workload for c in every):
+        raise ValueError("one trigger event is about one workload; group the causes by workload")
     return {
         "event": f"{EVENT_PREFIX}{cause.kind}",
         "resource": {
             "prefect.resource.id": f"{RESOURCE_PREFIX}{cause.workload}",
             "prefect.resource.name": cause.workload,
         },
-        "payload": {"cause": cause.cause, "kind": cause.kind, "detail": cause.detail},
+        "payload": {
+            "cause": cause.cause,
+            "kind": cause.kind,
+            "detail": cause.detail,
+            "causes": [{"cause": c.cause, "kind": c.kind, "detail": c.detail} for c in every],
+        },
     }
+
+
+def by_workload(causes: Iterable[CauseRecord]) -> list[tuple[CauseRecord, ...]]:
+    """``causes`` grouped by workload, in the order of each workload's first cause."""
+    groups: dict[str, list[CauseRecord]] = {}
+    for cause in causes:
+        groups.setdefault(cause.workload, []).append(cause)
+    return [tuple(group) for group in groups.values()]
 
 
 TRIGGERED_DEPLOYMENT = "relitigate-quarter/triggered"
@@ -101,8 +120,8 @@ def triggered_deployment_exists() -> bool:
 
 
 def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
-    """Emit one Prefect event per cause when a Prefect server with the triggered deployment
-    is configured (else none).
+    """Emit one Prefect event per workload with causes when a Prefect server with the
+    triggered deployment is configured (else none).
 
     Returns the causes emitted; the caller marks them done
     (:func:`registry.catalog_triggers.mark_emitted`), since the deployment trigger runs them.
@@ -116,6 +135,11 @@ def emit_cause_events(causes: tuple[CauseRecord, ...]) -> list[CauseRecord]:
     # Prefect caches one events worker per process with the API it first saw: drain it so
     # these events go to the server configured now (a long-lived process may have changed it).
     EventsWorker.drain_all(timeout=5)
-    emitted = [cause for cause in causes if emit_event(**trigger_event(cause)) is not None]
+    emitted = [
+        cause
+        for group in by_workload(causes)
+        if emit_event(**trigger_event(*group)) is not None
+        for cause in group
+    ]
     EventsWorker.drain_all()
     return emitted

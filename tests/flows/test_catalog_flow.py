@@ -153,7 +153,9 @@ def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> Non
 
     deployment = relitigate_quarter.to_deployment(name="triggered")
     deployment.apply()  # type: ignore[union-attr]
-    assert emit_cause_events((cause,)) == [cause]
+    # two causes for one workload in one sync: one event (so one run), both causes in it
+    second = CauseRecord("holds", "eval_set:holds@3", "eval_set", "eval set holds version 3")
+    assert emit_cause_events((cause, second)) == [cause, second]
 
     async def read() -> list[Any]:
         wanted = EventFilter(event=EventNameFilter(prefix=["relitigate.trigger."]))
@@ -167,3 +169,4 @@ def test_trigger_causes_reach_the_prefect_server_as_events(harness: None) -> Non
     assert event.event == "relitigate.trigger.catalog"
     assert event.resource.id == "relitigate.workload.holds"
     assert event.payload["cause"] == "catalog:cheap"
+    assert [c["cause"] for c in event.payload["causes"]] == ["catalog:cheap", "eval_set:holds@3"]

@@ -9,7 +9,7 @@ thread of this process). Two groups of workloads share one workloads file (a syn
 what the file leaves out):
 
 - ``trig-*`` (no rate limit): a catalog entry added by ``relitigate sync`` challenges two of
-  the three. The sync emits one event per cause, the server's automation starts one run of
+  the three. The sync emits one event per workload, the server's automation starts one run of
   ``relitigate-quarter/triggered`` per workload, a worker runs it, and each matching
   workload's quarter is re-decided once (revision 2); a second identical sync starts nothing.
 - ``fan-*``: the quarter runs here with ``RELITIGATE_WORKLOAD_DEPLOYMENT`` set, so each

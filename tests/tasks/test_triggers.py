@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 import jinja2
+import pytest
 import yaml
 
 from flows.parameters import QuarterRequest
@@ -52,3 +53,16 @@ def test_without_a_prefect_server_nothing_is_emitted(monkeypatch: Any) -> None:
 
     with temporary_settings({PREFECT_API_URL: None}):
         assert emit_cause_events((CAUSE,)) == []
+
+
+def test_causes_are_grouped_into_one_event_per_workload() -> None:
+    from tasks.triggers import by_workload
+
+    other = CauseRecord("contract-review", "catalog:cheap-frontier", "catalog", "")
+    again = CauseRecord("ticket-triage", "eval_set:triage@2", "eval_set", "new version")
+    assert by_workload((CAUSE, other, again)) == [(CAUSE, again), (other,)]
+    event = trigger_event(CAUSE, again)
+    assert event["event"] == "relitigate.trigger.catalog"
+    assert [c["kind"] for c in event["payload"]["causes"]] == ["catalog", "eval_set"]
+    with pytest.raises(ValueError, match="one workload"):
+        trigger_event(CAUSE, other)
