@@ -107,8 +107,26 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+OPENAI_PREFIX = "openai/"
+"""Routes litellm resolves by stripping this prefix alone (the model is the rest)."""
+
+
 def resolve_route(spec: CandidateSpec) -> Route:
-    """Resolve ``spec.route`` with litellm; an unknown provider raises UnknownModelError."""
+    """Resolve ``spec.route`` with litellm; an unknown provider raises UnknownModelError.
+
+    An ``openai/<model>`` route is resolved here as litellm resolves it (provider ``openai``,
+    the model the rest, the declared ``api_base`` else OpenAI's), without importing litellm:
+    its import is most of a small run's set-up (``BENCHMARKS.md``, "A run's fixed cost").
+    """
+    rest = spec.route.removeprefix(OPENAI_PREFIX)
+    if spec.route.startswith(OPENAI_PREFIX) and rest and rest.strip() == rest:
+        return Route(
+            route=spec.route,
+            provider="openai",
+            model=rest,
+            api_base=spec.api_base or _DEFAULT_BASES["openai"],
+            openai_compatible=spec.transport == "auto",
+        )
     litellm = load_litellm()
     try:
         model, provider, _key, base = litellm.get_llm_provider(spec.route, api_base=spec.api_base)
